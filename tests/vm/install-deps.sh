@@ -50,30 +50,42 @@ fi
 
 # ------------------------------------------------------------ guest kernel
 KROOT=$CACHE/kroot
-kpkg_name() {
-    if [ -n "${ISOEXEC_VM_KPKG:-}" ]; then echo "$ISOEXEC_VM_KPKG"; return; fi
-    # "Depends: linux-image-6.1.0-57-amd64" of the candidate linux-image-amd64
-    apt-cache depends linux-image-amd64 2>/dev/null |
-        awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
-}
-KPKG=$(kpkg_name)
-if [ -z "$KPKG" ]; then apt_update; KPKG=$(kpkg_name); fi
-if [ -z "$KPKG" ]; then
-    if [ -s "$KROOT/.pkg" ]; then
-        log "cannot resolve the kernel package; keeping $(cat "$KROOT/.pkg")"; exit 0
+kroot_ok() { [ -s "$KROOT/.pkg" ] && [ -s "$KROOT/lib/modules/$1/modules.dep" ] && [ -e "$KROOT/boot/vmlinuz-$1" ]; }
+# Fast path: the kroot is complete and no apt list changed since it was made,
+# so the answer below cannot have changed either (apt-cache costs ~1 s).
+if [ -s "$KROOT/.pkg" ] && [ -z "${ISOEXEC_VM_KPKG:-}" ]; then
+    read -r HAVE _ <"$KROOT/.pkg"
+    if kroot_ok "${HAVE#linux-image-}" &&
+       [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -newer "$KROOT/.pkg" | head -1)" ]; then
+        exit 0
     fi
+fi
+# "PKG VERSION" of the kernel image: linux-image-amd64 (the candidate) has
+# "Depends: linux-image-6.1.0-57-amd64 (= 6.1.192-3)".
+kpkg() {
+    if [ -n "${ISOEXEC_VM_KPKG:-}" ]; then
+        apt-cache show --no-all-versions "$ISOEXEC_VM_KPKG" 2>/dev/null |
+            awk -v p="$ISOEXEC_VM_KPKG" '/^Version:/ { print p, $2; exit }'
+        return
+    fi
+    apt-cache show --no-all-versions linux-image-amd64 2>/dev/null | awk '
+        /^Depends:/ { if (match($0, /linux-image-[0-9][^ ,]*-amd64 \(= [^)]*\)/)) {
+            split(substr($0, RSTART, RLENGTH), a, /[ ()=]+/); print a[1], a[2]; exit } }'
+}
+WANT=$(kpkg)
+if [ -z "$WANT" ]; then apt_update; WANT=$(kpkg); fi
+if [ -z "$WANT" ]; then
+    if [ -s "$KROOT/.pkg" ]; then log "cannot resolve the kernel package; keeping $(cat "$KROOT/.pkg")"; exit 0; fi
     log "cannot resolve the kernel package behind linux-image-amd64"; exit 1
 fi
+KPKG=${WANT%% *}
 KVER=${KPKG#linux-image-}
-KPKGVER=$(apt-cache show --no-all-versions "$KPKG" 2>/dev/null | awk '/^Version:/ { print $2; exit }')
-WANT="$KPKG $KPKGVER"
-
-if [ "$(cat "$KROOT/.pkg" 2>/dev/null)" = "$WANT" ] && [ -s "$KROOT/lib/modules/$KVER/modules.dep" ] &&
-   [ -e "$KROOT/boot/vmlinuz-$KVER" ]; then
-    exit 0          # up to date
+if [ "$(cat "$KROOT/.pkg" 2>/dev/null)" = "$WANT" ] && kroot_ok "$KVER"; then
+    touch "$KROOT/.pkg"          # re-arm the fast path
+    exit 0
 fi
 
-log "fetching $KPKG $KPKGVER into $KROOT"
+log "fetching $WANT into $KROOT"
 WORK=$(mktemp -d "$CACHE/kroot-new.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 chmod 755 "$WORK"
@@ -81,9 +93,8 @@ chmod 755 "$WORK"
 if id _apt >/dev/null 2>&1; then chown _apt "$WORK"; fi
 fetch() { (cd "$WORK" && apt-get download -qq "$KPKG" >&2); }
 if ! fetch; then
-    apt_update
-    KPKGVER=$(apt-cache show --no-all-versions "$KPKG" 2>/dev/null | awk '/^Version:/ { print $2; exit }')
-    WANT="$KPKG $KPKGVER"
+    apt_update         # stale lists: the mirror may have a newer version by now
+    WANT=$(kpkg); KPKG=${WANT%% *}; KVER=${KPKG#linux-image-}
     fetch || {
         if [ -s "$KROOT/.pkg" ]; then log "download failed; keeping $(cat "$KROOT/.pkg")"; exit 0; fi
         log "apt-get download $KPKG failed"; exit 1

@@ -1,0 +1,62 @@
+// isoexec: run programs in isolated, resource-limited containers.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "cli/common.h"
+#include "cli/run_cmd.h"
+#include "cli/version_cmd.h"
+
+int main(int argc, char** argv) {
+  using namespace isoexec;
+  cli::GlobalOptions global;
+  CLI::App app{"isoexec: run programs in isolated, resource-limited containers", "isoexec"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_version_flag("--version", std::string("isoexec ") + ISOEXEC_VERSION);
+  app.add_option("--state-dir", global.state_dir, "Where per-task state lives")
+      ->type_name("DIR")->default_str("/run/isoexec")->group("Global");
+  app.add_option("--cgroup-parent", global.cgroup_parent,
+                 "Parent cgroup for tasks (v1: <ctrl>/NAME/<id>, v2: NAME.slice/<id>.scope)")
+      ->type_name("NAME")->default_str("isoexec")->group("Global");
+  app.add_option("--log-level", global.log_level, "Log level")
+      ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
+      ->type_name("error|warn|info|debug")->default_str("warn")->group("Global");
+  app.add_option("--log-format", global.log_format, "Log format on stderr")
+      ->check(CLI::IsMember({"text", "json"}))->type_name("text|json")->default_str("text")
+      ->group("Global");
+  app.parse_complete_callback([&global] {
+    static const char* kLevels[] = {"error", "warn", "info", "debug"};
+    int level = 1;
+    for (int i = 0; i < 4; ++i)
+      if (global.log_level == kLevels[i]) level = i;
+    log::Configure(static_cast<log::Level>(level),
+                   global.log_format == "json" ? log::Format::kJson : log::Format::kText);
+  });
+
+  int exit_code = 0;
+  cli::AddRunCommand(app, global, &exit_code);
+  cli::AddVersionCommands(app, global, &exit_code);
+  std::vector<std::string> args;
+  for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 wants them reversed
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") {
+      cli::Tail().present = true;
+      cli::Tail().words.assign(argv + i + 1, argv + argc);
+      args.erase(args.begin(), args.begin() + (argc - i));
+      break;
+    }
+  }
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    // CLI11 uses 100-127 for its own errors; our contract reserves 126/127 for the command.
+    std::string verb;
+    for (auto* sub : app.get_subcommands()) verb = sub->get_name() + " ";
+    std::string what = e.what();
+    if (what.empty()) what = "invalid usage";
+    return cli::PrintError(fmt::format("{} (see 'isoexec {}--help')", what, verb), 125);
+  }
+  return exit_code;
+}

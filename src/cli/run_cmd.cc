@@ -1,0 +1,237 @@
+#include "cli/run_cmd.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "base/unique_fd.h"
+#include "cli/run_flags.h"
+#include "runtime/container.h"
+#include "runtime/exit_state.h"
+#include "runtime/supervise.h"
+#include "runtime/task_dir.h"
+
+namespace isoexec::cli {
+
+namespace {
+
+// The status file is written on every outcome once the arguments parsed.
+void WriteStatus(const std::string& path, const std::string& id, const runtime::ExitState& s) {
+  if (path.empty()) return;
+  if (auto r = WriteFileAtomic(path, runtime::StatusJson(id, s)); !r)
+    log::Warn(fmt::format("--status-file: {}", r.error().str()));
+}
+
+int SetupFailed(const std::string& status_file, const std::string& id, const Error& e,
+                const std::string& stage, int code) {
+  runtime::ExitState s;
+  s.exit_code = code;
+  s.setup_error = runtime::SetupError{stage, e.sys_errno(), e.str()};
+  s.started_at = s.finished_at = std::chrono::system_clock::now();
+  WriteStatus(status_file, id, s);
+  return PrintError(e, code);
+}
+
+Result<UniqueFd> OpenOutput(const std::string& flag, const std::string& path) {
+  // O_APPEND keeps concurrent writers' lines whole; a FIFO path works too (blocks until read).
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644));
+  if (!fd) return Fail(Error::Errno(errno, fmt::format("{}: open `{}`", flag, path)));
+  return fd;
+}
+
+int Run(const RunFlags& flags, const GlobalOptions& global) {
+  auto spec = ToSpec(flags);
+  std::string id = flags.name.empty() ? runtime::GenerateTaskId() : flags.name;
+  if (!spec) return SetupFailed(flags.status_file, id, spec.error(), "config", 125);
+  spec->id = id;
+
+  UniqueFd out, err;
+  int stdio[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
+  if (!spec->output.stdout_path.empty()) {
+    auto fd = OpenOutput("--stdout", spec->output.stdout_path);
+    if (!fd) return SetupFailed(flags.status_file, id, fd.error(), "config", 125);
+    out = std::move(*fd);
+    stdio[1] = out.get();
+  }
+  if (!spec->output.stderr_path.empty()) {
+    auto fd = OpenOutput("--stderr", spec->output.stderr_path);
+    if (!fd) return SetupFailed(flags.status_file, id, fd.error(), "config", 125);
+    err = std::move(*fd);
+    stdio[2] = err.get();
+  }
+
+  auto task_dir = runtime::CreateTaskDir(global.state_dir, id);
+  if (!task_dir) return SetupFailed(flags.status_file, id, task_dir.error(), "config", 125);
+  // A foreground task leaves no state behind.
+  struct DirGuard {
+    std::string dir;
+    ~DirGuard() {
+      if (auto r = runtime::RemoveTaskDir(dir); !r) log::Warn(r.error().str());
+    }
+  } dir_guard{*task_dir};
+
+  runtime::LaunchOptions options;
+  options.task_dir = *task_dir;
+  options.cgroup_parent = global.cgroup_parent;
+  for (int i = 0; i < 3; ++i) options.stdio[i] = stdio[i];
+
+  runtime::BlockSupervisorSignals();
+  auto container = runtime::Container::Launch(*spec, options);
+  if (!container) {
+    runtime::UnblockSupervisorSignals();
+    const auto& f = container.error();
+    return SetupFailed(flags.status_file, id, f.error, f.stage, f.exit_code);
+  }
+  runtime::SuperviseOptions so;
+  so.timeout = spec->lifecycle.timeout;
+  so.kill_signal = spec->lifecycle.kill_signal;
+  so.kill_timeout = spec->lifecycle.kill_timeout;
+  runtime::ExitState state = runtime::Supervise(**container, so);
+  if (auto r = (*container)->Destroy(); !r) log::Warn(r.error().str());
+  WriteStatus(flags.status_file, id, state);
+  if (state.oom_killed) log::Info("task was killed by the OOM killer");
+  return state.exit_code;
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app, const GlobalOptions& global, int* exit_code) {
+  auto flags = std::make_shared<RunFlags>();
+  CLI::App* run = app.add_subcommand("run", "Run COMMAND in a new container, in the foreground");
+  // Everything after COMMAND belongs to the task (`isoexec run sh -c 'ls /'`).
+  run->prefix_command();
+  run->allow_extras();
+  run->fallthrough(false);
+  const char* kFs = "Filesystem";
+  const char* kProc = "Process";
+  const char* kNs = "Namespaces";
+  const char* kRes = "Resources";
+  const char* kSec = "Security";
+  const char* kLife = "Lifecycle";
+  const char* kOut = "Output";
+
+  run->add_option("--rootfs", flags->rootfs,
+                  "Task root directory, read-write (Nomad's task dir). Default: an ephemeral root "
+                  "of read-only chroot env mounts with a private writable /tmp")
+      ->type_name("DIR")->group(kFs);
+  run->add_option("--chroot-env", flags->chroot_env,
+                  "Host path made visible read-only at TASK (default TASK=HOST); replaces the "
+                  "default set /bin /etc /lib /lib32 /lib64 /sbin /usr /run/resolvconf "
+                  "/run/systemd/resolve (repeatable)")
+      ->type_name("HOST[:TASK]")->group(kFs);
+  run->add_option("--bind", flags->binds,
+                  "Bind mount; OPTS: ro|rw and private|rslave|rshared (default rw,private; "
+                  "repeatable)")
+      ->type_name("HOST:TASK[:OPTS]")->group(kFs);
+  run->add_option("--device", flags->devices,
+                  "Device node, PERMS a subset of rwm (default rwm), also allowed in the device "
+                  "cgroup (repeatable)")
+      ->type_name("HOST[:TASK[:PERMS]]")->group(kFs);
+  run->add_flag("--no-pivot-root", flags->no_pivot_root,
+                "Use MS_MOVE + chroot instead of pivot_root (for roots that cannot be pivoted)")
+      ->group(kFs);
+  run->add_option("--workdir", flags->workdir, "Absolute working directory inside the task")
+      ->type_name("DIR")->default_str("/")->group(kFs);
+
+  run->add_option("--env", flags->env,
+                  "Environment variable (repeatable). The task sees only these, a default PATH "
+                  "when none is given, and USER/LOGNAME/HOME with --user")
+      ->type_name("KEY=VALUE")->group(kProc);
+  run->add_option("--user", flags->user,
+                  "User to run as, resolved in the task root's /etc/passwd and /etc/group "
+                  "(numeric ids need no entry). Default: root")
+      ->type_name("NAME|UID[:GROUP|GID]")->group(kProc);
+  run->add_option("--oom-score-adj", flags->oom_score_adj,
+                  "OOM score adjustment, -1000..1000; the task never inherits isoexec's own")
+      ->type_name("N")->default_str("0")->group(kProc);
+
+  run->add_option("--pid", flags->pid, "PID namespace: private or host")
+      ->type_name("private|host")->default_str("private")->group(kNs);
+  run->add_option("--ipc", flags->ipc, "IPC namespace: private or host")
+      ->type_name("private|host")->default_str("private")->group(kNs);
+  run->add_flag("--no-init", flags->no_init,
+                "Make COMMAND PID 1 itself instead of isoexec's minimal init (then only SIGKILL "
+                "stops it unless it installs handlers)")
+      ->group(kNs);
+  run->add_option("--net", flags->net,
+                  "Network: host, none (new netns with loopback up) or PATH of a netns to join")
+      ->type_name("host|none|PATH")->default_str("host")->group(kNs);
+  run->add_option("--hostname", flags->hostname, "New UTS namespace with this hostname")
+      ->type_name("NAME")->group(kNs);
+
+  run->add_option("--memory", flags->memory,
+                  "Memory limit in bytes (K/M/G/T suffixes, base 1024), e.g. 256M; hard unless "
+                  "--memory-max is given")
+      ->type_name("SIZE")->group(kRes);
+  run->add_option("--memory-max", flags->memory_max,
+                  "Hard memory limit; --memory then becomes the soft reservation")
+      ->type_name("SIZE|unlimited")->group(kRes);
+  run->add_option("--cpu-shares", flags->cpu_shares,
+                  "Relative CPU weight 2..262144 (cgroup v2: converted to cpu.weight)")
+      ->type_name("N")->group(kRes);
+  run->add_option("--cpuset", flags->cpuset, "CPUs the task may run on, e.g. 0-1")
+      ->type_name("CPUS")->group(kRes);
+  run->add_option("--pids-max", flags->pids_max, "Maximum number of processes")
+      ->type_name("N")->group(kRes);
+
+  run->add_option("--cap-add", flags->cap_add,
+                  "Add a capability (case-insensitive, with or without CAP_; repeatable)")
+      ->type_name("CAP")->group(kSec);
+  run->add_option("--cap-drop", flags->cap_drop, "Drop a capability, or all (repeatable)")
+      ->type_name("CAP|all")->group(kSec);
+  run->add_option("--seccomp", flags->seccomp,
+                  "Seccomp profile: default, unconfined or a JSON profile FILE (docs/seccomp.md)")
+      ->type_name("default|unconfined|FILE")->default_str("default")->group(kSec);
+  run->add_flag("--allow-new-privileges", flags->allow_new_privileges,
+                "Do not set no_new_privs (DANGEROUS: lets setuid binaries gain privileges)")
+      ->group(kSec);
+
+  run->add_option("--kill-signal", flags->kill_signal, "Signal for a graceful stop")
+      ->type_name("SIG")->default_str("SIGTERM")->group(kLife);
+  run->add_option("--kill-timeout", flags->kill_timeout,
+                  "Grace period after the stop signal before every process is killed")
+      ->type_name("DURATION")->default_str("5s")->group(kLife);
+  run->add_option("--timeout", flags->timeout, "Wall-clock limit, then a graceful stop")
+      ->type_name("DURATION")->group(kLife);
+  run->add_option("--name", flags->name, "Task id (1-64 of [A-Za-z0-9_.-])")
+      ->type_name("ID")->group(kLife);
+
+  run->add_option("--stdout", flags->stdout_path, "Write the task's stdout to FILE (appends)")
+      ->type_name("FILE")->group(kOut);
+  run->add_option("--stderr", flags->stderr_path, "Write the task's stderr to FILE (appends)")
+      ->type_name("FILE")->group(kOut);
+  run->add_option("--status-file", flags->status_file,
+                  "Write the exit status as JSON to FILE on every outcome")
+      ->type_name("FILE")->group(kOut);
+
+  run->footer(R"(Exit status: the task's exit code; 128+N when killed by signal N;
+125 isoexec failed (bad flag, setup failure); 126 COMMAND cannot be executed; 127 not found.
+
+Examples:
+  isoexec run -- sh -c 'ls /'                      # default ephemeral root, read-only host /usr
+  isoexec run --rootfs ./rootfs -- /bin/echo hi    # a task directory as root
+  isoexec run --memory 256M --cpu-shares 512 --pids-max 64 -- ./job
+  isoexec run --user nobody --cap-drop all --seccomp default -- id
+  isoexec run --bind /srv/data:/data:ro --device /dev/fuse -- ls /data)");
+
+  run->callback([flags, &global, exit_code, run] {
+    flags->command = run->remaining();
+    if (Tail().present) {
+      if (!flags->command.empty())
+        throw CLI::ExtrasError("run", {flags->command.front()});
+      flags->command = Tail().words;
+    } else if (!flags->command.empty() && flags->command.front().size() > 1 &&
+               flags->command.front()[0] == '-') {
+      // prefix_command() stops at the first unknown token; an unknown option is still an error.
+      throw CLI::ExtrasError("run", {flags->command.front()});
+    }
+    *exit_code = Run(*flags, global);
+  });
+}
+
+}  // namespace isoexec::cli
