@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "cli/common.h"
 #include "cli/run_cmd.h"
+#include "cli/task_cmds.h"
 #include "cli/version_cmd.h"
 
 int main(int argc, char** argv) {
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
 
   int exit_code = 0;
   cli::AddRunCommand(app, global, &exit_code);
+  cli::AddTaskCommands(app, global, &exit_code);
   cli::AddVersionCommands(app, global, &exit_code);
   std::vector<std::string> args;
   for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 wants them reversed

@@ -1,6 +1,9 @@
 #include "cli/run_cmd.h"
 
 #include <fcntl.h>
+#include <sys/wait.h>
+
+#include <csignal>
 #include <unistd.h>
 
 #include <memory>
@@ -8,12 +11,14 @@
 #include <fmt/format.h>
 
 #include "base/file.h"
+#include "base/parse.h"
 #include "base/log.h"
 #include "base/unique_fd.h"
 #include "cli/run_flags.h"
 #include "runtime/container.h"
 #include "runtime/exit_state.h"
-#include "runtime/supervise.h"
+#include "runtime/supervisor.h"
+#include "runtime/task_state.h"
 #include "runtime/task_dir.h"
 
 namespace isoexec::cli {
@@ -44,58 +49,235 @@ Result<UniqueFd> OpenOutput(const std::string& flag, const std::string& path) {
   return fd;
 }
 
+// The initial state, written before launch so other verbs can tell a launch in progress from a
+// dead supervisor.
+runtime::TaskState InitialState(const spec::TaskSpec& spec, const GlobalOptions& global,
+                                bool detached, bool rm) {
+  runtime::TaskState st;
+  st.id = spec.id;
+  st.status = runtime::TaskStatus::kCreated;
+  st.supervisor_pid = ::getpid();
+  st.supervisor_start = runtime::ProcessStartTime(st.supervisor_pid);
+  st.cgroup_parent = global.cgroup_parent;
+  st.detached = detached;
+  st.remove_on_exit = rm;
+  st.command = spec.process.argv;
+  st.created_at = runtime::Rfc3339(std::chrono::system_clock::now());
+  return st;
+}
+
+struct LaunchResult {
+  std::unique_ptr<runtime::Container> container;
+  int exit_code = 0;  // != 0: setup failed (already reported)
+};
+
+LaunchResult LaunchTask(const spec::TaskSpec& spec, const GlobalOptions& global,
+                        const std::string& task_dir, const int stdio[3],
+                        const std::string& status_file) {
+  runtime::LaunchOptions options;
+  options.task_dir = task_dir;
+  options.cgroup_parent = global.cgroup_parent;
+  for (int i = 0; i < 3; ++i) options.stdio[i] = stdio[i];
+  auto container = runtime::Container::Launch(spec, options);
+  if (!container) {
+    const auto& f = container.error();
+    return {nullptr, SetupFailed(status_file, spec.id, f.error, f.stage, f.exit_code)};
+  }
+  return {std::move(*container), 0};
+}
+
+runtime::SupervisorOptions MakeSupervisorOptions(const spec::TaskSpec& spec,
+                                                 const std::string& task_dir, bool keep,
+                                                 runtime::TaskState state,
+                                                 const std::string& status_file) {
+  runtime::SupervisorOptions so;
+  so.task_dir = task_dir;
+  so.control = keep;
+  so.keep_state = keep;
+  so.spec = spec;
+  so.state = std::move(state);
+  so.on_exit = [status_file, id = spec.id](const runtime::ExitState& s) {
+    WriteStatus(status_file, id, s);
+  };
+  return so;
+}
+
+int RunForeground(const spec::TaskSpec& spec, const RunFlags& flags, const GlobalOptions& global,
+                  const std::string& task_dir, const int stdio[3]) {
+  const bool named = !flags.name.empty();
+  runtime::TaskState st = InitialState(spec, global, false, flags.rm);
+  if (named) (void)runtime::WriteTaskState(task_dir, st);
+  runtime::BlockSupervisorSignals();
+  LaunchResult l = LaunchTask(spec, global, task_dir, stdio, flags.status_file);
+  if (!l.container) {
+    runtime::UnblockSupervisorSignals();
+    return l.exit_code;
+  }
+  if (l.container->cgroup()) st.cgroup = l.container->cgroup()->path();
+  auto so = MakeSupervisorOptions(spec, task_dir, named, st, flags.status_file);
+  so.state.cgroup = st.cgroup;
+  runtime::Supervisor supervisor(std::move(l.container), std::move(so));
+  runtime::ExitState state = supervisor.Run();
+  if (state.oom_killed) log::Info("task was killed by the OOM killer");
+  if (state.signal == SIGSYS) log::Warn("task was killed by its seccomp profile (SIGSYS)");
+  return state.exit_code;
+}
+
+// `run --detach`: a forked session leader supervises the task; we return once it runs.
+int RunDetached(const spec::TaskSpec& spec, const RunFlags& flags, const GlobalOptions& global,
+                const std::string& task_dir) {
+  auto max_size = ParseSize("--log-max-size", flags.log_max_size);
+  if (!max_size) return SetupFailed(flags.status_file, spec.id, max_size.error(), "config", 125);
+  auto max_files = ParseInt("--log-max-files", flags.log_max_files, 1, 1000);
+  if (!max_files) return SetupFailed(flags.status_file, spec.id, max_files.error(), "config", 125);
+
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0)
+    return SetupFailed(flags.status_file, spec.id, Error::Errno(errno, "pipe2"), "config", 125);
+  pid_t pid = ::fork();
+  if (pid < 0)
+    return SetupFailed(flags.status_file, spec.id, Error::Errno(errno, "fork"), "config", 125);
+  if (pid > 0) {
+    ::close(report[1]);
+    std::string msg;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(report[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
+    ::close(report[0]);
+    if (msg.rfind("ok ", 0) == 0) {
+      std::printf("%s\n", spec.id.c_str());
+      return 0;
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (msg.rfind("err ", 0) == 0) return std::atoi(msg.c_str() + 4);  // already printed
+    return PrintError(fmt::format("task {}: supervisor exited during launch", spec.id), 125);
+  }
+
+  // The supervisor: its own session, no terminal, stdio away from the caller's.
+  ::close(report[0]);
+  ::setsid();
+  UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  UniqueFd own_log(::open((task_dir + "/supervisor.log").c_str(),
+                          O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  ::dup2(devnull.get(), STDIN_FILENO);
+  // Errors during launch still reach the caller's stderr; afterwards, the supervisor log.
+  runtime::TaskState st = InitialState(spec, global, true, flags.rm);
+  (void)runtime::WriteTaskState(task_dir, st);
+
+  int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+  UniqueFd out_file, err_file;
+  int stdio[3] = {devnull.get(), -1, -1};
+  if (!spec.output.stdout_path.empty()) {
+    auto fd = OpenOutput("--stdout", spec.output.stdout_path);
+    if (!fd) {
+      int code = SetupFailed(flags.status_file, spec.id, fd.error(), "config", 125);
+      (void)runtime::RemoveTaskDir(task_dir);
+      std::string m = fmt::format("err {}", code);
+      (void)!::write(report[1], m.data(), m.size());
+      ::_exit(code);
+    }
+    out_file = std::move(*fd);
+    stdio[1] = out_file.get();
+  } else if (::pipe2(out_pipe, O_CLOEXEC) == 0) {
+    stdio[1] = out_pipe[1];
+  }
+  if (!spec.output.stderr_path.empty()) {
+    auto fd = OpenOutput("--stderr", spec.output.stderr_path);
+    if (!fd) {
+      int code = SetupFailed(flags.status_file, spec.id, fd.error(), "config", 125);
+      (void)runtime::RemoveTaskDir(task_dir);
+      std::string m = fmt::format("err {}", code);
+      (void)!::write(report[1], m.data(), m.size());
+      ::_exit(code);
+    }
+    err_file = std::move(*fd);
+    stdio[2] = err_file.get();
+  } else if (::pipe2(err_pipe, O_CLOEXEC) == 0) {
+    stdio[2] = err_pipe[1];
+  }
+
+  runtime::BlockSupervisorSignals();
+  LaunchResult l = LaunchTask(spec, global, task_dir, stdio, flags.status_file);
+  if (!l.container) {
+    (void)runtime::RemoveTaskDir(task_dir);
+    std::string m = fmt::format("err {}", l.exit_code);
+    (void)!::write(report[1], m.data(), m.size());
+    ::_exit(l.exit_code);
+  }
+  // Our copies of the write ends go, so EOF arrives when the task's side closes.
+  for (int fd : {out_pipe[1], err_pipe[1]})
+    if (fd >= 0) ::close(fd);
+  out_file.reset();
+  err_file.reset();
+  st.cgroup = l.container->cgroup() ? l.container->cgroup()->path() : "";
+  auto so = MakeSupervisorOptions(spec, task_dir, true, st, flags.status_file);
+  so.detached = true;
+  so.output[0] = out_pipe[0];
+  so.output[1] = err_pipe[0];
+  so.logs.max_size = *max_size;
+  so.logs.max_files = static_cast<unsigned>(*max_files);
+  runtime::Supervisor supervisor(std::move(l.container), std::move(so));
+  // Report only once the supervisor owns the task; from here on our stderr is the log file.
+  (void)!::write(report[1], "ok ", 3);
+  ::close(report[1]);
+  if (own_log) {
+    ::dup2(own_log.get(), STDOUT_FILENO);
+    ::dup2(own_log.get(), STDERR_FILENO);
+  }
+  supervisor.Run();
+  if (flags.rm) (void)runtime::RemoveTaskDir(task_dir);
+  ::_exit(0);
+}
+
 int Run(const RunFlags& flags, const GlobalOptions& global) {
   auto spec = ToSpec(flags);
   std::string id = flags.name.empty() ? runtime::GenerateTaskId() : flags.name;
   if (!spec) return SetupFailed(flags.status_file, id, spec.error(), "config", 125);
   spec->id = id;
+  if (flags.rm && !flags.detach && flags.name.empty()) {
+    // --rm is implied for unnamed foreground tasks; nothing to check.
+  }
+
+  auto task_dir = runtime::CreateTaskDir(global.state_dir, id);
+  if (!task_dir) return SetupFailed(flags.status_file, id, task_dir.error(), "config", 125);
+  if (flags.detach) return RunDetached(*spec, flags, global, *task_dir);
 
   UniqueFd out, err;
   int stdio[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
+  // A foreground task without a name (or with --rm) leaves no state behind.
+  struct DirGuard {
+    std::string dir;
+    bool armed;
+    ~DirGuard() {
+      if (!armed) return;
+      if (auto r = runtime::RemoveTaskDir(dir); !r) log::Warn(r.error().str());
+    }
+  } dir_guard{*task_dir, flags.name.empty() || flags.rm};
   if (!spec->output.stdout_path.empty()) {
     auto fd = OpenOutput("--stdout", spec->output.stdout_path);
-    if (!fd) return SetupFailed(flags.status_file, id, fd.error(), "config", 125);
+    if (!fd) {
+      dir_guard.armed = true;
+      return SetupFailed(flags.status_file, id, fd.error(), "config", 125);
+    }
     out = std::move(*fd);
     stdio[1] = out.get();
   }
   if (!spec->output.stderr_path.empty()) {
     auto fd = OpenOutput("--stderr", spec->output.stderr_path);
-    if (!fd) return SetupFailed(flags.status_file, id, fd.error(), "config", 125);
+    if (!fd) {
+      dir_guard.armed = true;
+      return SetupFailed(flags.status_file, id, fd.error(), "config", 125);
+    }
     err = std::move(*fd);
     stdio[2] = err.get();
   }
-
-  auto task_dir = runtime::CreateTaskDir(global.state_dir, id);
-  if (!task_dir) return SetupFailed(flags.status_file, id, task_dir.error(), "config", 125);
-  // A foreground task leaves no state behind.
-  struct DirGuard {
-    std::string dir;
-    ~DirGuard() {
-      if (auto r = runtime::RemoveTaskDir(dir); !r) log::Warn(r.error().str());
-    }
-  } dir_guard{*task_dir};
-
-  runtime::LaunchOptions options;
-  options.task_dir = *task_dir;
-  options.cgroup_parent = global.cgroup_parent;
-  for (int i = 0; i < 3; ++i) options.stdio[i] = stdio[i];
-
-  runtime::BlockSupervisorSignals();
-  auto container = runtime::Container::Launch(*spec, options);
-  if (!container) {
-    runtime::UnblockSupervisorSignals();
-    const auto& f = container.error();
-    return SetupFailed(flags.status_file, id, f.error, f.stage, f.exit_code);
-  }
-  runtime::SuperviseOptions so;
-  so.timeout = spec->lifecycle.timeout;
-  so.kill_signal = spec->lifecycle.kill_signal;
-  so.kill_timeout = spec->lifecycle.kill_timeout;
-  runtime::ExitState state = runtime::Supervise(**container, so);
-  if (auto r = (*container)->Destroy(); !r) log::Warn(r.error().str());
-  WriteStatus(flags.status_file, id, state);
-  if (state.oom_killed) log::Info("task was killed by the OOM killer");
-  return state.exit_code;
+  int code = RunForeground(*spec, flags, global, *task_dir, stdio);
+  // A failed launch leaves nothing, named or not.
+  if (runtime::ReadTaskState(*task_dir).value_or(runtime::TaskState{}).status ==
+      runtime::TaskStatus::kCreated)
+    dir_guard.armed = true;
+  return code;
 }
 
 }  // namespace
@@ -201,6 +383,16 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int* exit_code) {
   run->add_option("--name", flags->name, "Task id (1-64 of [A-Za-z0-9_.-])")
       ->type_name("ID")->group(kLife);
 
+  run->add_flag("-d,--detach", flags->detach,
+                "Run in the background under a per-task supervisor; prints the task ID once it runs")
+      ->group(kLife);
+  run->add_flag("--rm", flags->rm, "Delete the task's state when it ends")->group(kLife);
+  run->add_option("--log-max-size", flags->log_max_size,
+                  "Detached: rotate the stdout/stderr log at this size")
+      ->type_name("SIZE")->default_str("10M")->group(kOut);
+  run->add_option("--log-max-files", flags->log_max_files,
+                  "Detached: log files kept per stream, the current one included")
+      ->type_name("N")->default_str("10")->group(kOut);
   run->add_option("--stdout", flags->stdout_path, "Write the task's stdout to FILE (appends)")
       ->type_name("FILE")->group(kOut);
   run->add_option("--stderr", flags->stderr_path, "Write the task's stderr to FILE (appends)")

@@ -34,6 +34,9 @@ struct RunFlags {
   // Output
   std::string stdout_path, stderr_path, status_file;
   std::string name;
+  bool detach = false;
+  bool rm = false;
+  std::string log_max_size = "10M", log_max_files = "10";
   std::vector<std::string> command;
 };
 

@@ -126,9 +126,16 @@ void SetupContainer(const ChildConfig& cfg) noexcept {
     if (cfg.stdio[i] >= 0 && cfg.stdio[i] != i && ::dup2(cfg.stdio[i], i) < 0)
       DieErr(report_fd, "dup2", "stdio", errno);
   }
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the identity switch
+  // drops: then the filter goes first (it allows the identity syscalls, as runc's does).
+  int err = 0;
+  const bool seccomp_early = !cfg.no_new_privs && cfg.seccomp_len > 0;
+  if (seccomp_early) {
+    err = isolation::LoadSeccomp(cfg.seccomp, cfg.seccomp_len, false);
+    if (err) DieErr(report_fd, "seccomp", "--seccomp", err);
+  }
   const char* step = nullptr;
-  int err = isolation::ApplyCapabilities(cfg.caps, cfg.uid, cfg.gid, cfg.groups, cfg.ngroups,
-                                         &step);
+  err = isolation::ApplyCapabilities(cfg.caps, cfg.uid, cfg.gid, cfg.groups, cfg.ngroups, &step);
   if (err) DieErr(report_fd, step ? step : "capabilities", "--user/--cap-add", err);
   if (::chdir(cfg.workdir) != 0) DieErr(report_fd, "chdir", cfg.workdir, errno);
   // Nothing of isoexec's leaks into the task (CVE-2024-21626 class): every fd above stderr is
@@ -140,7 +147,7 @@ void SetupContainer(const ChildConfig& cfg) noexcept {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   ::umask(022);
   // Seccomp is the very last step: execve is the only syscall the filter must still allow.
-  if (cfg.seccomp_len || cfg.no_new_privs) {
+  if (!seccomp_early && (cfg.seccomp_len || cfg.no_new_privs)) {
     err = isolation::LoadSeccomp(cfg.seccomp, cfg.seccomp_len, cfg.no_new_privs);
     if (err) DieErr(report_fd, "seccomp", "--seccomp", err);
   }
@@ -155,6 +162,7 @@ void NoopHandler(int) {}
 // so a plain `sleep` as PID 1 would ignore SIGTERM. This init forwards every signal to the
 // task, reaps orphans, and exits with the task's status, which kills the rest of the ns.
 [[noreturn]] void RunInit(const ChildConfig& cfg) noexcept {
+  ::prctl(PR_SET_NAME, "isoexec-init");
   sigset_t all;
   sigfillset(&all);
   ::sigprocmask(SIG_BLOCK, &all, nullptr);
@@ -193,7 +201,10 @@ void NoopHandler(int) {}
   }
   ::close(exec_pipe[0]);
 
-  // Init keeps no handle on the task's terminal or files.
+  // Init keeps no handle on the task's terminal, output pipes or files.
+  for (int fd : cfg.stdio)
+    if (fd > 2) ::close(fd);
+  if (cfg.netns_fd > 2) ::close(cfg.netns_fd);
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull >= 0) {
     for (int i = 0; i < 3; ++i) ::dup2(devnull, i);
@@ -234,6 +245,26 @@ void NoopHandler(int) {}
   }
 }
 
+// Closes every fd except the ones the child needs. The init never execs, so without this it
+// would hold the supervisor's control socket, log pipes and client connections forever.
+void CloseUnneededFds(const ChildConfig& cfg) noexcept {
+  int keep[6] = {cfg.sync_fd, cfg.stdio[0], cfg.stdio[1], cfg.stdio[2], cfg.netns_fd, 2};
+  // Insertion sort: tiny, allocation-free.
+  for (int i = 1; i < 6; ++i)
+    for (int j = i; j > 0 && keep[j - 1] > keep[j]; --j) {
+      int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  unsigned next = 3;
+  for (int fd : keep) {
+    if (fd < 3 || static_cast<unsigned>(fd) < next) continue;
+    if (static_cast<unsigned>(fd) > next) sys::CloseRange(next, static_cast<unsigned>(fd) - 1, 0);
+    next = static_cast<unsigned>(fd) + 1;
+  }
+  sys::CloseRange(next, ~0U, 0);
+}
+
 }  // namespace
 
 void ChildMain(const ChildConfig& cfg) noexcept {
@@ -245,6 +276,7 @@ void ChildMain(const ChildConfig& cfg) noexcept {
   while ((n = ::recv(cfg.sync_fd, &go, sizeof go, 0)) < 0 && errno == EINTR) {
   }
   if (n != static_cast<ssize_t>(sizeof go) || go.type != MsgType::kGo) ::_exit(kExitSetupFailed);
+  CloseUnneededFds(cfg);
 
   SetupContainer(cfg);
   if (cfg.run_init) RunInit(cfg);

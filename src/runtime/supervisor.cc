@@ -1,0 +1,466 @@
+#include "runtime/supervisor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "base/parse.h"
+#include "cgroup/cgroup.h"
+#include "runtime/control.h"
+#include "spec/flag_parse.h"
+#include "sys/syscalls.h"
+
+namespace isoexec::runtime {
+
+using nlohmann::json;
+
+namespace {
+
+enum Timer { kTimeout = 0, kGrace = 1, kDeadline = 2 };
+constexpr auto kStopDeadline = std::chrono::seconds(15);
+constexpr auto kOutputDrain = std::chrono::seconds(2);
+
+const int kHandledSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
+                               SIGCHLD};
+
+sigset_t HandledSet() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : kHandledSignals) sigaddset(&set, s);
+  return set;
+}
+
+void Arm(int tfd, std::chrono::nanoseconds d) {
+  struct itimerspec its;
+  std::memset(&its, 0, sizeof its);
+  auto ns = d.count() <= 0 ? 1 : d.count();
+  its.it_value.tv_sec = ns / 1'000'000'000;
+  its.it_value.tv_nsec = ns % 1'000'000'000;
+  ::timerfd_settime(tfd, 0, &its, nullptr);
+}
+
+void Disarm(int tfd) {
+  struct itimerspec its;
+  std::memset(&its, 0, sizeof its);
+  ::timerfd_settime(tfd, 0, &its, nullptr);
+}
+
+// Reaps re-parented orphans without touching `keep` (the direct child, collected via pidfd).
+void ReapOrphans(pid_t keep) {
+  for (;;) {
+    siginfo_t info;
+    std::memset(&info, 0, sizeof info);
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
+    if (info.si_pid == keep) return;
+    ::waitpid(info.si_pid, nullptr, 0);
+  }
+}
+
+std::string Cmdline(pid_t pid) {
+  auto text = ReadFile(fmt::format("/proc/{}/cmdline", pid));
+  if (!text) return "";
+  std::string s = *text;
+  while (!s.empty() && s.back() == '\0') s.pop_back();
+  for (char& ch : s)
+    if (ch == '\0') ch = ' ';
+  return s;
+}
+
+pid_t ParentPid(pid_t pid) {
+  auto text = ReadFile(fmt::format("/proc/{}/stat", pid));
+  if (!text) return 0;
+  auto rp = text->rfind(')');
+  if (rp == std::string::npos || rp + 4 > text->size()) return 0;
+  return static_cast<pid_t>(std::atoi(text->c_str() + rp + 4));
+}
+
+}  // namespace
+
+void BlockSupervisorSignals() {
+  sigset_t set = HandledSet();
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+}
+
+void UnblockSupervisorSignals() {
+  sigset_t set = HandledSet();
+  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+struct Supervisor::Client {
+  UniqueFd fd;
+  std::string in;
+  bool wait = false;   // answer with the exit state
+  bool dead = false;
+};
+
+Supervisor::Supervisor(std::unique_ptr<Container> container, SupervisorOptions options)
+    : container_(std::move(container)), o_(std::move(options)) {}
+
+Supervisor::~Supervisor() = default;
+
+void Supervisor::SaveState() {
+  if (!o_.keep_state) return;
+  for (int i = 0; i < 2; ++i) {
+    if (logs_[i] && !logs_[i]->error().empty()) {
+      std::string w = fmt::format("{} log: {} ({} bytes dropped)", i == 0 ? "stdout" : "stderr",
+                                  logs_[i]->error(), logs_[i]->dropped_bytes());
+      bool seen = false;
+      for (auto& x : o_.state.warnings)
+        if (x.rfind(w.substr(0, 12), 0) == 0) {
+          x = w;
+          seen = true;
+        }
+      if (!seen) o_.state.warnings.push_back(w);
+    }
+  }
+  if (auto s = WriteTaskState(o_.task_dir, o_.state); !s) log::Warn(s.error().str());
+}
+
+void Supervisor::Respond(Client& c, const std::string& line, int fd) {
+  if (c.dead) return;
+  // Non-blocking: a client that does not read is dropped, never waited for.
+  if (auto s = control::SendLine(c.fd.get(), line, fd); !s) c.dead = true;
+}
+
+std::string Supervisor::ExitLine() const {
+  json j;
+  j["ok"] = true;
+  j["exit"] = json::parse(ExitStateJsonObject(o_.state.id, exit_));
+  return j.dump();
+}
+
+void Supervisor::StartStop(int sig, std::chrono::nanoseconds grace) {
+  if (exited_) return;
+  if (grace.count() <= 0) {
+    (void)container_->KillAll();
+    Disarm(timers_[kGrace].get());
+    Arm(timers_[kDeadline].get(), kStopDeadline);
+    stopping_ = true;
+    return;
+  }
+  if (stopping_) return;  // the first graceful stop's timers stay in charge
+  stopping_ = true;
+  (void)container_->Signal(sig);
+  Arm(timers_[kGrace].get(), grace);
+}
+
+void Supervisor::OnSignal() {
+  struct signalfd_siginfo si;
+  while (::read(signal_fd_.get(), &si, sizeof si) == sizeof si) {
+    int sig = static_cast<int>(si.ssi_signo);
+    if (sig == SIGCHLD) {
+      ReapOrphans(container_->child_pid());
+    } else if (o_.detached && (sig == SIGTERM || sig == SIGINT)) {
+      StartStop(o_.spec.lifecycle.kill_signal, o_.spec.lifecycle.kill_timeout);
+    } else if (o_.detached && sig == SIGWINCH) {
+      // A detached supervisor has no terminal.
+    } else {
+      (void)container_->Signal(sig);
+    }
+  }
+}
+
+void Supervisor::OnTimer(int which) {
+  uint64_t ticks;
+  (void)!::read(timers_[which].get(), &ticks, sizeof ticks);
+  switch (which) {
+    case kTimeout:
+      timed_out_ = true;
+      StartStop(o_.spec.lifecycle.kill_signal, o_.spec.lifecycle.kill_timeout);
+      break;
+    case kGrace:
+      (void)container_->KillAll();
+      Arm(timers_[kDeadline].get(), kStopDeadline);
+      break;
+    case kDeadline:
+      for (auto& c : clients_) {
+        if (!c->wait) continue;
+        Respond(*c, control::ErrorLine("task failed to exit 15 seconds after being killed"));
+        c->dead = true;
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void Supervisor::OnAccept() {
+  for (;;) {
+    int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) return;
+    auto c = std::make_unique<Client>();
+    c->fd.reset(fd);
+    clients_.push_back(std::move(c));
+  }
+}
+
+void Supervisor::OnClient(size_t index) {
+  Client& c = *clients_[index];
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {
+      c.dead = true;
+      return;
+    }
+    c.in.append(buf, static_cast<size_t>(n));
+    if (c.in.size() > control::kMaxLine) {
+      Respond(c, control::ErrorLine("request too long"));
+      c.dead = true;
+      return;
+    }
+  }
+  size_t nl;
+  while (!c.dead && (nl = c.in.find('\n')) != std::string::npos) {
+    std::string line = c.in.substr(0, nl);
+    c.in.erase(0, nl + 1);
+    Handle(c, line);
+  }
+}
+
+void Supervisor::Handle(Client& c, const std::string& line) {
+  json req;
+  try {
+    req = json::parse(line);
+  } catch (const std::exception&) {
+    Respond(c, control::ErrorLine("request is not valid JSON"));
+    return;
+  }
+  if (!req.is_object() || req.value("v", 0) != control::kProtocolVersion) {
+    Respond(c, control::ErrorLine(fmt::format("unsupported protocol version (this supervisor speaks v{})",
+                                              control::kProtocolVersion)));
+    return;
+  }
+  const std::string op = req.value("op", "");
+  try {
+    if (op == "state") {
+      json j{{"ok", true}, {"state", json::parse(TaskStateJson(o_.state))}};
+      Respond(c, j.dump());
+    } else if (op == "wait") {
+      if (exited_) Respond(c, ExitLine());
+      else c.wait = true;
+    } else if (op == "signal") {
+      int sig = req.value("signal", SIGTERM);
+      if (sig < 1 || sig > SIGRTMAX) {
+        Respond(c, control::ErrorLine(fmt::format("unknown signal {}", sig)));
+        return;
+      }
+      if (exited_) {
+        Respond(c, control::ErrorLine(fmt::format("task {} is not running", o_.state.id)));
+        return;
+      }
+      if (req.value("all", false) && container_->cgroup()) {
+        auto pids = container_->cgroup()->Pids();
+        if (pids) {
+          for (pid_t p : *pids) {
+            UniqueFd pfd(sys::PidfdOpen(p));
+            if (pfd) sys::PidfdSendSignal(pfd.get(), sig);
+          }
+        }
+      } else if (auto s = container_->Signal(sig); !s) {
+        Respond(c, control::ErrorLine(s.error().str()));
+        return;
+      }
+      Respond(c, json{{"ok", true}}.dump());
+    } else if (op == "stop") {
+      if (exited_) {
+        Respond(c, ExitLine());
+        return;
+      }
+      int sig = req.value("signal", o_.spec.lifecycle.kill_signal);
+      auto grace = std::chrono::nanoseconds(
+          req.value("grace_ns", static_cast<int64_t>(o_.spec.lifecycle.kill_timeout.count())));
+      c.wait = true;
+      StartStop(sig, grace);
+    } else if (op == "ps") {
+      json procs = json::array();
+      if (!exited_ && container_->cgroup()) {
+        auto pids = container_->cgroup()->Pids();
+        if (pids)
+          for (pid_t p : *pids) {
+            // The init is a fork of isoexec: show what it is, not the supervisor's argv.
+            std::string cmd = (container_->has_init() && p == container_->child_pid())
+                                  ? "[isoexec-init]"
+                                  : Cmdline(p);
+            procs.push_back({{"pid", p}, {"ppid", ParentPid(p)}, {"cmd", cmd}});
+          }
+      }
+      Respond(c, json{{"ok", true}, {"processes", procs}}.dump());
+    } else if (op == "pidfd") {
+      if (exited_) {
+        Respond(c, control::ErrorLine(fmt::format("task {} is not running", o_.state.id)));
+        return;
+      }
+      Respond(c, json{{"ok", true}, {"pid", container_->pid()}, {"has_init", container_->has_init()}}.dump(),
+              container_->pidfd());
+    } else if (op == "update") {
+      if (exited_ || !container_->cgroup()) {
+        Respond(c, control::ErrorLine(fmt::format("task {} is not running", o_.state.id)));
+        return;
+      }
+      spec::TaskSpec updated = o_.spec;
+      auto& r = updated.resources;
+      const json& in = req.at("resources");
+      if (in.contains("memory")) r.memory = in["memory"].get<uint64_t>();
+      if (in.contains("memory_max")) {
+        if (in["memory_max"].is_string() && in["memory_max"] == "unlimited") {
+          r.memory_max.reset();
+          r.memory_max_unlimited = true;
+        } else {
+          r.memory_max = in["memory_max"].get<uint64_t>();
+          r.memory_max_unlimited = false;
+        }
+      }
+      if (in.contains("cpu_shares")) r.cpu_shares = in["cpu_shares"].get<uint64_t>();
+      if (in.contains("cpuset")) r.cpuset = in["cpuset"].get<std::string>();
+      if (in.contains("pids_max")) r.pids_max = in["pids_max"].get<int64_t>();
+      if (auto v = spec::Validate(updated); !v) {
+        Respond(c, control::ErrorLine(v.error().str()));
+        return;
+      }
+      cgroup::Limits limits = cgroup::FromResources(r);
+      json warnings = json::array();
+      if (limits.memory_hard) {
+        if (auto st = container_->cgroup()->ReadStats(); st && st->usage > *limits.memory_hard)
+          warnings.push_back(fmt::format(
+              "memory usage {} is above the new limit {}: the kernel reclaims memory and may OOM-kill the task",
+              FormatBytes(st->usage), FormatBytes(*limits.memory_hard)));
+      }
+      if (auto s = container_->cgroup()->Apply(limits); !s) {
+        Respond(c, control::ErrorLine(s.error().str()));
+        return;
+      }
+      o_.spec = std::move(updated);
+      Respond(c, json{{"ok", true}, {"warnings", warnings}}.dump());
+    } else {
+      Respond(c, control::ErrorLine(fmt::format("unknown operation \"{}\"", op)));
+    }
+  } catch (const std::exception& e) {
+    Respond(c, control::ErrorLine(fmt::format("bad request: {}", e.what())));
+  }
+}
+
+void Supervisor::OnOutput(int which) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(o_.output[which], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      ::close(o_.output[which]);
+      o_.output[which] = -1;
+      return;
+    }
+    if (logs_[which]) logs_[which]->Write(std::string_view(buf, static_cast<size_t>(n)));
+  }
+}
+
+void Supervisor::Finish() {
+  exit_ = container_->Collect();
+  exit_.timed_out = timed_out_;
+  // Whatever the main process left behind (--pid host) dies with it.
+  (void)container_->KillAll();
+  ReapOrphans(0);
+  if (auto s = container_->Destroy(); !s) {
+    o_.state.warnings.push_back(s.error().str());
+    log::Warn(s.error().str());
+  }
+  ReapOrphans(0);
+  exited_ = true;
+  o_.state.status = TaskStatus::kExited;
+  o_.state.exit = exit_;
+  SaveState();
+  if (o_.on_exit) o_.on_exit(exit_);
+  for (auto& c : clients_)
+    if (c->wait) Respond(*c, ExitLine());
+
+  // Drain what the task wrote last; every writer is dead, so EOF comes promptly.
+  auto deadline = std::chrono::steady_clock::now() + kOutputDrain;
+  while ((o_.output[0] >= 0 || o_.output[1] >= 0) && std::chrono::steady_clock::now() < deadline) {
+    struct pollfd p[2] = {{o_.output[0], POLLIN, 0}, {o_.output[1], POLLIN, 0}};
+    if (::poll(p, 2, 100) <= 0) continue;
+    for (int i = 0; i < 2; ++i)
+      if (p[i].revents) OnOutput(i);
+  }
+  for (int& fd : o_.output)
+    if (fd >= 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  SaveState();  // log errors found while draining
+  if (listen_fd_) {
+    listen_fd_.reset();
+    ::unlink((o_.task_dir + "/" + control::kSocketName).c_str());
+  }
+  clients_.clear();
+}
+
+ExitState Supervisor::Run() {
+  // Orphans of a --pid host task are re-parented to us, so nothing stays a zombie.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  sigset_t set = HandledSet();
+  signal_fd_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  for (auto& t : timers_) t.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+  if (o_.spec.lifecycle.timeout) Arm(timers_[kTimeout].get(), *o_.spec.lifecycle.timeout);
+  if (o_.control) {
+    auto l = control::Listen(o_.task_dir);
+    if (l) listen_fd_ = std::move(*l);
+    else log::Warn(l.error().str());
+  }
+  static const char* kNames[2] = {"stdout.log", "stderr.log"};
+  for (int i = 0; i < 2; ++i) {
+    if (o_.output[i] < 0) continue;
+    ::fcntl(o_.output[i], F_SETFL, ::fcntl(o_.output[i], F_GETFL) | O_NONBLOCK);
+    logs_[i] = std::make_unique<LogRotator>(o_.task_dir + "/" + kNames[i], o_.logs);
+  }
+  o_.state.status = TaskStatus::kRunning;
+  o_.state.pid = container_->pid();
+  SaveState();
+
+  while (!exited_) {
+    std::vector<pollfd> fds;
+    fds.push_back({container_->pidfd(), POLLIN, 0});
+    fds.push_back({signal_fd_.get(), POLLIN, 0});
+    for (auto& t : timers_) fds.push_back({t.get(), POLLIN, 0});
+    fds.push_back({listen_fd_ ? listen_fd_.get() : -1, POLLIN, 0});
+    fds.push_back({o_.output[0], POLLIN, 0});
+    fds.push_back({o_.output[1], POLLIN, 0});
+    const size_t first_client = fds.size();
+    for (auto& c : clients_) fds.push_back({c->fd.get(), POLLIN, 0});
+    int n = ::poll(fds.data(), fds.size(), -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      log::Error(fmt::format("poll: {}", std::strerror(errno)));
+      break;
+    }
+    if (fds[1].revents) OnSignal();
+    for (int t = 0; t < 3; ++t)
+      if (fds[2 + static_cast<size_t>(t)].revents) OnTimer(t);
+    if (fds[5].revents) OnAccept();
+    for (int i = 0; i < 2; ++i)
+      if (fds[6 + static_cast<size_t>(i)].revents) OnOutput(i);
+    for (size_t i = first_client; i < fds.size(); ++i)
+      if (fds[i].revents && i - first_client < clients_.size()) OnClient(i - first_client);
+    std::erase_if(clients_, [](const auto& c) { return c->dead; });
+    if (fds[0].revents) Finish();
+  }
+  return exit_;
+}
+
+}  // namespace isoexec::runtime

@@ -1,0 +1,71 @@
+// One supervisor per task, single-threaded and event driven (poll on the task's pidfd, a
+// signalfd, timerfds, the control socket and the output pipes). The foreground `run` runs it
+// in-process; `run --detach` runs it in a forked session leader. It forwards signals, enforces
+// the timeout and graceful stop (signal, grace, kill every process of the cgroup), serves the
+// control protocol, writes logs and the state file, reaps orphans, and reports the exit.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/container.h"
+#include "runtime/log_rotator.h"
+#include "runtime/task_state.h"
+#include "spec/task_spec.h"
+
+namespace isoexec::runtime {
+
+struct SupervisorOptions {
+  std::string task_dir;
+  bool detached = false;       // SIGTERM/SIGINT stop the task instead of being forwarded
+  bool control = false;        // serve <task_dir>/control.sock
+  bool keep_state = false;     // write state.json (named or detached tasks)
+  int output[2] = {-1, -1};    // read ends of the task's stdout/stderr pipes (logging)
+  LogOptions logs;
+  spec::TaskSpec spec;
+  TaskState state;             // initial state (id, command, cgroup, ...)
+  // Called with the exit state once the cgroup is gone and before waiters are answered
+  // (status file).
+  std::function<void(const ExitState&)> on_exit;
+};
+
+// Signals the supervisor handles; block them before Launch so none is lost.
+void BlockSupervisorSignals();
+void UnblockSupervisorSignals();
+
+class Supervisor {
+ public:
+  Supervisor(std::unique_ptr<Container> container, SupervisorOptions options);
+  ~Supervisor();
+  // Until the task has ended, its waiters were answered and its output drained.
+  ExitState Run();
+
+ private:
+  struct Client;
+  void OnSignal();
+  void OnTimer(int which);
+  void OnAccept();
+  void OnClient(size_t index);
+  void OnOutput(int which);
+  void Handle(Client& c, const std::string& line);
+  void StartStop(int sig, std::chrono::nanoseconds grace);
+  void Finish();
+  void SaveState();
+  void Respond(Client& c, const std::string& line, int fd = -1);
+  std::string ExitLine() const;
+
+  std::unique_ptr<Container> container_;
+  SupervisorOptions o_;
+  std::vector<std::unique_ptr<Client>> clients_;
+  UniqueFd signal_fd_, listen_fd_;
+  UniqueFd timers_[3];  // timeout, grace, stop deadline
+  std::unique_ptr<LogRotator> logs_[2];
+  bool exited_ = false;
+  bool timed_out_ = false;
+  bool stopping_ = false;
+  ExitState exit_;
+};
+
+}  // namespace isoexec::runtime
