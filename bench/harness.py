@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -137,6 +138,12 @@ def children(pid):
     return kids
 
 
+def alive(pid):
+    """True while the process exists and is not a zombie."""
+    stat = read_text(f"/proc/{pid}/stat")
+    return bool(stat) and stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
 def proc_comm(pid):
     return read_text(f"/proc/{pid}/comm").strip()
 
@@ -176,6 +183,7 @@ class Env:
         self.notes = []     # caveats and skipped sections, shown in the report
         self.seq = 0
         self.iso_caps = {}
+        self.cpu_samples = {}
 
     def uid(self, what):
         self.seq += 1
@@ -210,7 +218,7 @@ def probe_isoexec(env):
     caps["subcommands"] = sorted(subs)
     run_help = sh([env.isoexec, "run", "--help"], check=False).stdout
     caps["detach"] = bool(re.search(r"--detach\b", run_help))
-    for verb in ("exec", "stats", "kill", "delete", "stop", "state", "wait"):
+    for verb in ("exec", "stats", "kill", "delete", "stop", "state", "wait", "inspect", "list"):
         caps[verb] = verb in subs
     if caps["stats"]:
         stats_help = sh([env.isoexec, "stats", "--help"], check=False).stdout
@@ -455,15 +463,25 @@ def expand(argv, i, slot=0):
     return [a.replace("%i", str(i)).replace("%s", str(slot)) for a in argv]
 
 
-def timed_run(argv, errfile, timeout=60):
+def cpu_children_ns():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return int((ru.ru_utime + ru.ru_stime) * 1e9)
+
+
+def timed_run(argv, errfile, timeout=60, cpu=None):
     """Wall time (ns) of one launch-to-exit, measured with a monotonic clock around
-    subprocess.run (posix_spawn path: close_fds=False, no pipes to drain)."""
+    subprocess.run (posix_spawn path: close_fds=False, no pipes to drain). When `cpu` is a
+    list, the user+system CPU time of the reaped process tree (RUSAGE_CHILDREN delta) is
+    appended to it: far less sensitive to a busy machine than the wall time."""
     errfile.seek(0)
     errfile.truncate()
+    c0 = cpu_children_ns()
     t0 = time.perf_counter_ns()
     p = subprocess.run(argv, stdin=DEVNULL, stdout=DEVNULL, stderr=errfile, close_fds=False,
                        timeout=timeout)
     t1 = time.perf_counter_ns()
+    if cpu is not None:
+        cpu.append(cpu_children_ns() - c0)
     err = ""
     if p.returncode != 0:
         errfile.seek(0)
@@ -486,6 +504,7 @@ def interleaved(env, names, table, rounds, warmup, section):
     """Each round runs every contender once (rotating the start so nobody always follows the
     same neighbour); returns {name: [ns...]} and failures."""
     samples = {n: [] for n in names}
+    cpu = {n: [] for n in names}
     paired = []  # per-round dicts, for paired ratios
     failures = {n: [] for n in names}
     errfile = open(os.path.join(env.raw, f"{section}-stderr.tmp"), "w+b")
@@ -495,8 +514,9 @@ def interleaved(env, names, table, rounds, warmup, section):
             order = names[r % len(names):] + names[:r % len(names)]
             for n in order:
                 argv = expand(table[n]["argv"], f"{section[:1]}{r}")
+                c = []
                 try:
-                    t, rc, err = timed_run(argv, errfile)
+                    t, rc, err = timed_run(argv, errfile, cpu=c)
                 except subprocess.TimeoutExpired:
                     t, rc, err = None, -1, "timeout"
                 if rc != 0:
@@ -506,6 +526,7 @@ def interleaved(env, names, table, rounds, warmup, section):
                     continue
                 if r >= warmup:
                     samples[n].append(t)
+                    cpu[n] += c
                     row[n] = t
             if r >= warmup:
                 paired.append(row)
@@ -514,6 +535,7 @@ def interleaved(env, names, table, rounds, warmup, section):
     finally:
         errfile.close()
         os.unlink(os.path.join(env.raw, f"{section}-stderr.tmp"))
+    env.cpu_samples[section] = cpu
     return samples, paired, failures
 
 
@@ -567,13 +589,19 @@ def section_launch(env, res):
         variant = table[n]["variant"]
         iso = "isoexec-full" if variant in ("full", "both") else "isoexec-mnt"
         s = summarize(samples[n])
+        cpu = env.cpu_samples["launch"].get(n) or []
         entry = {"label": table[n]["label"], "variant": variant,
                  "argv": expand(table[n]["argv"], "N"), **s,
+                 "cpu_median_ms": round(statistics.median(cpu) / 1e6, 3) if cpu else None,
                  "failures": len(failures[n]), "failure_examples": failures[n][:3]}
         if s.get("n") and samples.get(iso) and n != iso:
             entry["isoexec_over_this"] = round(statistics.median(samples[iso]) /
                                                statistics.median(samples[n]), 4)
             entry["isoexec_over_this_paired"] = paired_ratio(paired, iso, n)
+            iso_cpu = env.cpu_samples["launch"].get(iso)
+            if cpu and iso_cpu and statistics.median(cpu) > 0:
+                entry["isoexec_over_this_cpu"] = round(statistics.median(iso_cpu) /
+                                                       statistics.median(cpu), 4)
         out["contenders"][n] = entry
         out["contenders"][n]["_samples_ns"] = samples[n]
     for n, why in broken.items():
@@ -592,7 +620,7 @@ def run_hyperfine(env, name, commands, runs, warmup=3, prepare=None):
     if prepare:
         argv += ["--prepare", prepare]
     for label, cmd in commands:
-        argv += ["-n", label, " ".join(quote(a) for a in cmd)]
+        argv += [f"--command-name={label}", " ".join(quote(a) for a in cmd)]
     sh(argv, timeout=1800)
     data = json.load(open(out))
     res = {}
@@ -735,8 +763,9 @@ def start_sleeper(env, kind, name):
         return {"kind": kind, "id": cid, "popen": p, "task_pid": r[1], "init_pid": r[0],
                 "supervisor_pids": [p.pid]}
     if kind == "bwrap":
-        p = subprocess.Popen([env.tools["bwrap"], "--bind", env.rootfs, "/", "--proc", "/proc",
-                              "--dev", "/dev", "--unshare-pid", "--unshare-ipc",
+        p = subprocess.Popen([env.tools["bwrap"], "--die-with-parent", "--bind", env.rootfs,
+                              "/", "--proc", "/proc", "--dev", "/dev", "--unshare-pid",
+                              "--unshare-ipc",
                               "--unshare-uts", "--hostname", HOSTNAME, "/bin/sleep", "100000"],
                              stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL)
 
@@ -768,8 +797,21 @@ def start_sleeper(env, kind, name):
             return [q for q in pids if proc_comm(q) == "sleep"] and pids
         pids = wait_until(task_pids, 15) or []
         task = next((q for q in pids if proc_comm(q) == "sleep"), pids[0] if pids else None)
-        # The supervisor: a process running the isoexec binary in our PID namespace that is
-        # not in the task's cgroup; the init is in the task's PID namespace.
+        # The supervisor: `isoexec inspect` names it; otherwise a process running the isoexec
+        # binary in our PID namespace that is not in the task's cgroup (the init is in the
+        # task's PID namespace).
+        if env.iso_caps.get("inspect"):
+            try:
+                st = json.loads(sh(env.iso(cid, verb="inspect"), check=False).stdout)
+                if st.get("supervisor_pid"):
+                    init = [q for q in pids if q != st.get("pid") and proc_comm(q) != "sleep"]
+                    return {"kind": kind, "id": cid, "popen": None,
+                            "task_pid": st.get("pid") or task,
+                            "init_pid": init[0] if init else None,
+                            "supervisor_pids": [int(st["supervisor_pid"])],
+                            "cgroup_procs": procs_file}
+            except ValueError:
+                pass
         my_pidns = os.readlink("/proc/self/ns/pid")
         sup, init = [], []
         for q in os.listdir("/proc"):
@@ -807,8 +849,14 @@ def stop_sleeper(env, s):
             except subprocess.TimeoutExpired:
                 s["popen"].kill()
                 s["popen"].wait()
+            if env.iso_caps.get("delete"):  # a named foreground task keeps its state
+                sh(env.iso(s["id"], "--force", verb="delete"), check=False, timeout=30)
         elif kind == "bwrap":
-            s["popen"].kill()
+            for q in (s.get("init_pid"), s["popen"].pid):
+                try:
+                    os.kill(q, signal.SIGKILL)
+                except (OSError, TypeError):
+                    pass
             s["popen"].wait()
         elif kind == "isoexec-detached":
             c = env.iso_caps
@@ -821,8 +869,8 @@ def stop_sleeper(env, s):
                 sh(env.iso(s["id"], "KILL", verb="kill"), check=False, timeout=30)
             kill_cgroup(env, s["id"])
             for q in s.get("supervisor_pids", []):
-                wait_until(lambda: not os.path.exists(f"/proc/{q}"), 5)
-                if os.path.exists(f"/proc/{q}"):
+                wait_until(lambda: not alive(q), 5)
+                if alive(q):
                     os.kill(q, signal.SIGKILL)
     except Exception as e:  # noqa: BLE001 - cleanup must go on
         log(f"stop {kind}: {e}")
@@ -994,7 +1042,7 @@ def section_chroot(env, res):
                     env.notes.append(f"chroot: isoexec in the cp -al copy failed: {err}")
                     break
             t0 = time.perf_counter_ns()
-            shutil.rmtree(task)
+            sh(["rm", "-rf", "--one-file-system", task], timeout=900)
             rms.append(time.perf_counter_ns() - t0)
             log(f"chroot: round {r + 1}/{rounds}")
     finally:
@@ -1197,6 +1245,15 @@ def machine_info(env):
     }
 
 
+def cgroup_mounts():
+    """Mount points whose topmost mount is a cgroup (v1 or v2) file system."""
+    top = {}
+    for line in read_text("/proc/self/mountinfo").splitlines():
+        head, _, tail = line.partition(" - ")
+        top[head.split(" ")[4]] = tail.split(" ")[0]  # later lines are mounted on top
+    return [m for m, fs in top.items() if fs in ("cgroup", "cgroup2")]
+
+
 def cleanup(env):
     """Leaves nothing behind: containers, task processes, cgroups. Returns leftovers."""
     leftovers = []
@@ -1208,10 +1265,14 @@ def cleanup(env):
         if env.tools[rt]:
             left = sh(fn("list", "-q"), check=False).stdout.split()
             leftovers += [f"{rt} container {c}" for c in left if c.startswith(f"ib{env.tag}")]
-    # Cgroups: kill what is still inside, then rmdir bottom-up.
-    base = "/sys/fs/cgroup"
-    for ctrl in sorted(os.listdir(base)) if os.path.isdir(base) else []:
-        top = os.path.join(base, ctrl, env.cg_parent)
+    # isoexec tasks that kept their state (named or detached): force-delete them.
+    if env.iso_caps.get("list") and env.iso_caps.get("delete"):
+        for cid in sh(env.iso("-q", verb="list"), check=False).stdout.split():
+            sh(env.iso(cid, "--force", verb="delete"), check=False, timeout=30)
+    # Cgroups: kill what is still inside, then rmdir bottom-up. Only real cgroup mounts: the
+    # tmpfs over /sys/fs/cgroup/unified (where crun also writes) vanishes with the namespace.
+    for top in cgroup_mounts():
+        top = os.path.join(top, env.cg_parent)
         if not os.path.isdir(top):
             continue
         for root, dirs, _ in os.walk(top, topdown=False):
@@ -1261,7 +1322,8 @@ def report(env, res):
         L.append(f"## Launch-to-exit of `/bin/true`\n")
         L.append(f"{la['rounds']} interleaved rounds (+{la['warmup']} warm-up rounds dropped); "
                  "wall time of `subprocess.run` per launch; ratio = isoexec median ÷ this "
-                 "median (< 1: isoexec is faster); paired = median of per-round ratios.\n")
+                 "median (< 1: isoexec is faster); paired = median of per-round ratios; CPU = "
+                 "user+system time of the whole process tree (RUSAGE_CHILDREN), median.\n")
         for variant, title in (("full", "pid + ipc + uts + mount namespaces"),
                                ("mnt", "mount namespace only")):
             rows = []
@@ -1269,17 +1331,20 @@ def report(env, res):
                 if c.get("variant") not in (variant, "both"):
                     continue
                 if c.get("error"):
-                    rows.append([c["label"], "failed", "", "", "", c["error"][:80]])
+                    rows.append([c["label"], "failed", "", "", "", "", "", c["error"][:80]])
                     continue
                 rows.append([c["label"], fmt_ms(c.get("median_ms")), fmt_ms(c.get("p90_ms")),
                              fmt_ms(c.get("min_ms")),
                              fmt_ratio(c.get("isoexec_over_this")),
-                             fmt_ratio(c.get("isoexec_over_this_paired"))])
+                             fmt_ratio(c.get("isoexec_over_this_paired")),
+                             fmt_ms(c.get("cpu_median_ms")),
+                             fmt_ratio(c.get("isoexec_over_this_cpu"))])
             L.append(f"**{title}**" + (" (all with a 256 MiB memory limit and cpu.shares 512 "
                                         "except bwrap, unshare and the floor, which have no "
                                         "cgroup)" if variant == "full" else "") + "\n")
             L.append(md_table(["contender", "median ms", "p90 ms", "min ms",
-                               "isoexec ÷ this", "paired"], rows))
+                               "isoexec ÷ this", "paired", "CPU ms", "isoexec ÷ this (CPU)"],
+                              rows))
             L.append("")
         if "floor" in res:
             f = res["floor"]
@@ -1445,8 +1510,10 @@ def targets(res):
             o = la.get(other, {}).get("median_ms")
             if o:
                 r = iso / o
+                rc = la[other].get("isoexec_over_this_cpu")
                 out.append({"target": f"isoexec run ≤ {lim:.2f}× {la[other]['label']} (full)",
-                            "measured": f"{r:.2f}×", "met": r <= lim})
+                            "measured": f"{r:.2f}× wall" + (f", {rc:.2f}× CPU" if rc else ""),
+                            "met": r <= lim})
     tp = res.get("throughput", {}).get("levels", {}).get("8", {})
     if "isoexec-full" in tp and "crun-full" in tp:
         s = tp["isoexec-full"]["launches_per_s"] / tp["crun-full"]["launches_per_s"]
@@ -1475,7 +1542,7 @@ def chart(env, res):
     colors = {"isoexec": "#d62728", "crun": "#1f77b4", "runc": "#2ca02c", "bwrap": "#9467bd",
               "unshare": "#8c564b", "spawn": "#7f7f7f"}
     gp = [
-        "set terminal pngcairo size 1400,560 font 'sans,10'",
+        "set terminal pngcairo size 1400,560 font 'sans,10' noenhanced",
         f"set output '{png}'",
         f"set multiplot layout 1,2 title 'launch-to-exit of /bin/true, "
         f"{res['launch']['rounds']} interleaved rounds - {m['cpu']} x{m['cores']}, "

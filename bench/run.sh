@@ -52,7 +52,7 @@ fi
 PY=$(command -v /usr/bin/python3 || command -v python3) || die "python3 is missing"
 
 # ---- 2. build ----------------------------------------------------------------------------
-BUILD=${BENCH_BUILD_DIR:-$ROOT/build/bench}
+BUILD=$(realpath -m "${BENCH_BUILD_DIR:-$ROOT/build/bench}")
 MICRO=""
 SPAWNWAIT=""
 if [ -n "${BENCH_ISOEXEC:-}" ]; then
@@ -117,7 +117,7 @@ elif [ "$(findmnt -n -o FSTYPE "$UNIFIED" 2>/dev/null)" = cgroup2 ]; then
   ctrls=$(cat "$UNIFIED/cgroup.controllers" 2>/dev/null || true)
   HOST_CG="hybrid: cgroup v1 controllers + cgroup2 at $UNIFIED (controllers: ${ctrls:-none})"
   VIEW="cgroup v1 only (empty tmpfs over $UNIFIED in a private mount namespace)"
-  VIEW_CMD="mount -t tmpfs -o size=64k,mode=755 isoexec-bench $UNIFIED && "
+  VIEW_CMD="mount -t tmpfs -o mode=755 isoexec-bench $UNIFIED && "
 else
   HOST_CG="cgroup v1"
   VIEW="cgroup v1, as the host"

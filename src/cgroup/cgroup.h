@@ -28,8 +28,9 @@ struct Layout {
   std::set<std::string> v2_controllers;          // from <v2_mount>/cgroup.controllers
   std::map<std::string, std::string> v1_mounts;  // controller -> mount dir
   bool pure_v2() const { return !v2_mount.empty() && v1_mounts.empty(); }
-  // The backend used for task cgroups: v2 when the memory/cpu/pids controllers are on cgroup2
-  // (pure v2), v1 otherwise.
+  // The backend used for task cgroups: v2 when cgroup2 is mounted and none of memory/cpu/pids
+  // is bound to a v1 hierarchy (pure v2, possibly with leftovers like net_cls); v1 otherwise
+  // (pure v1 and hybrid).
   Version version() const;
 };
 
@@ -64,8 +65,8 @@ Status ValidateDeviceRules(const std::vector<DeviceRule>& rules, std::string_vie
 struct Limits {
   std::optional<uint64_t> memory_hard;             // bytes; nullopt = no hard limit ("max")
   std::optional<uint64_t> memory_soft;             // bytes; reservation; nullopt = none
-  std::optional<uint64_t> cpu_shares;              // 2..262144 (v2: converted with SharesToWeight);
-                                                   // nullopt = the default weight (1024 / 100)
+  // 2..262144 (v2: converted with SharesToWeight); nullopt = the default (1024 / weight 100)
+  std::optional<uint64_t> cpu_shares;
   std::optional<std::string> cpuset_cpus;          // nullopt = inherit / leave
   std::optional<int64_t> pids_max;                 // nullopt = "max"
   std::optional<std::vector<DeviceRule>> devices;  // allow-list; nullopt = do not touch

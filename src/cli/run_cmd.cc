@@ -218,7 +218,9 @@ int RunDetached(const spec::TaskSpec& spec, const RunFlags& flags, const GlobalO
   so.logs.max_size = *max_size;
   so.logs.max_files = static_cast<unsigned>(*max_files);
   runtime::Supervisor supervisor(std::move(l.container), std::move(so));
-  // Report only once the supervisor owns the task; from here on our stderr is the log file.
+  supervisor.Start();
+  // Report only once the supervisor owns the task and listens; from here on our stderr is the
+  // log file.
   (void)!::write(report[1], "ok ", 3);
   ::close(report[1]);
   if (own_log) {

@@ -44,15 +44,20 @@ struct Candidate {
 // Opens `rel` inside the host dir `base` with in-root resolution; a regular file only.
 std::optional<Candidate> OpenRegular(const std::string& base, const std::string& rel,
                                      bool writable) {
-  UniqueFd dir(::open(base.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dir) return std::nullopt;
-  UniqueFd fd(rel.empty() ? -1
-                          : sys::Openat2(dir.get(), rel.c_str(), O_PATH | O_CLOEXEC, 0,
-                                         RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
+  UniqueFd fd;
+  if (rel.empty()) {
+    // The mapping itself is the file (a single-file bind or chroot env entry).
+    fd.reset(::open(base.c_str(), O_PATH | O_CLOEXEC));
+  } else {
+    UniqueFd dir(::open(base.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return std::nullopt;
+    fd.reset(sys::Openat2(dir.get(), rel.c_str(), O_PATH | O_CLOEXEC, 0,
+                          RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
+  }
   if (!fd) return std::nullopt;
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-  return Candidate{std::move(fd), base + "/" + rel, writable};
+  return Candidate{std::move(fd), rel.empty() ? base : base + "/" + rel, writable};
 }
 
 // Resolves an in-task path to a regular file through the view: the mapping with the longest

@@ -37,6 +37,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -739,6 +740,20 @@ tl::expected<ExecProcess, LaunchFailure> ExecInto(const ExecTarget& target,
       release.type = ExecMsgType::kRelease;
       // A failure here means the final process died already; its status is reaped below.
       (void)::send(parent_end.get(), &release, sizeof release, MSG_NOSIGNAL);
+    } else if (m.type == ExecMsgType::kSpawned && !final_pidfd) {
+      // The pidfd was dropped (MSG_CTRUNC: we are at our fd limit). Without it we will not
+      // release the process; it waits for kRelease, so kill it by pid, which is safe: it is
+      // our child and not reaped, so the pid cannot have been reused.
+      ::kill(m.pid, SIGKILL);
+      ::waitpid(m.pid, nullptr, 0);
+      if (!error) {
+        std::memset(&m, 0, sizeof m);
+        m.type = ExecMsgType::kError;
+        m.err = EMFILE;
+        CopyTrunc(m.step, sizeof m.step, "recvmsg");
+        CopyTrunc(m.path, sizeof m.path, "exec process pidfd");
+        error = m;
+      }
     } else if (m.type == ExecMsgType::kPty && fd) {
       master = std::move(fd);
     } else if (m.type == ExecMsgType::kError && !error) {

@@ -411,7 +411,9 @@ void Supervisor::Finish() {
   clients_.clear();
 }
 
-ExitState Supervisor::Run() {
+void Supervisor::Start() {
+  if (started_) return;
+  started_ = true;
   // Orphans of a --pid host task are re-parented to us, so nothing stays a zombie.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   sigset_t set = HandledSet();
@@ -432,7 +434,10 @@ ExitState Supervisor::Run() {
   o_.state.status = TaskStatus::kRunning;
   o_.state.pid = container_->pid();
   SaveState();
+}
 
+ExitState Supervisor::Run() {
+  Start();
   while (!exited_) {
     std::vector<pollfd> fds;
     fds.push_back({container_->pidfd(), POLLIN, 0});

@@ -39,7 +39,11 @@ class Supervisor {
  public:
   Supervisor(std::unique_ptr<Container> container, SupervisorOptions options);
   ~Supervisor();
-  // Until the task has ended, its waiters were answered and its output drained.
+  // Listens, opens the logs and records the task as running. Call before telling anyone the
+  // task runs (detached launch), so the first verb can already reach the supervisor.
+  void Start();
+  // Until the task has ended, its waiters were answered and its output drained (calls Start()
+  // if needed).
   ExitState Run();
 
  private:
@@ -62,6 +66,7 @@ class Supervisor {
   UniqueFd signal_fd_, listen_fd_;
   UniqueFd timers_[3];  // timeout, grace, stop deadline
   std::unique_ptr<LogRotator> logs_[2];
+  bool started_ = false;
   bool exited_ = false;
   bool timed_out_ = false;
   bool stopping_ = false;

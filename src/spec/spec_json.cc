@@ -1,4 +1,4 @@
-// The JSON task spec. ONE table of field descriptors (kTable below) drives the strict parser,
+// The JSON task spec. ONE table of field descriptors (SpecTable() below) drives the strict parser,
 // the canonical serializer, the flag overlay and the field reference (--explain,
 // docs/spec.md): a field exists in all of them or in none.
 #include "spec/spec_json.h"
@@ -763,7 +763,7 @@ std::string PathForFlag(std::string_view flag) {
   return {};
 }
 
-Error RemapValidateError(const Error& e) {
+Error RemapValidateError(const Error& e) {  // AsSpecFileError
   std::string path = PathForFlag(e.field());
   if (path.empty()) return Error(e.code(), e.message(), e.sys_errno()).With("spec");
   std::string why = e.message();
@@ -871,7 +871,7 @@ Result<TaskSpec> ParseSpecJson(std::string_view text, const SpecJsonOptions& opt
   TaskSpec spec;
   ISOEXEC_TRY(DecodeObject(SpecTable(), doc, "", "", spec));
   if (options.validate) {
-    if (auto r = Validate(spec); !r) return Fail(RemapValidateError(r.error()));
+    if (auto r = Validate(spec); !r) return Fail(AsSpecFileError(r.error()));
   }
   return spec;
 }
@@ -926,6 +926,8 @@ void OverlayFlags(const TaskSpec& from_flags, const std::function<bool(std::stri
   for (const auto& f : SpecTable())
     if (!f.flag.empty() && given(f.flag)) f.copy(from_flags, *spec);
 }
+
+Error AsSpecFileError(const Error& error) { return RemapValidateError(error); }
 
 std::string_view FlagForPath(std::string_view json_path) {
   for (const auto& f : SpecTable())

@@ -56,6 +56,13 @@ std::string ExplainMarkdown();
 void OverlayFlags(const TaskSpec& from_flags, const std::function<bool(std::string_view flag)>& given,
                   TaskSpec* spec);
 
+// Rewrites an error named by a flag, as spec::Validate() and the flag parsers produce
+// ("--memory-max: needs --memory (the soft reservation)"), as a spec-file error named by the
+// field's JSON path ("spec: /resources/memory_max: needs --memory (the soft reservation)").
+// After OverlayFlags: use it when the flag in error.field() was not given on the command line,
+// i.e. the bad value came from the file.
+Error AsSpecFileError(const Error& error);
+
 // The `run` flag that overrides a JSON path ("/resources/memory" -> "--memory"), "" if none.
 std::string_view FlagForPath(std::string_view json_path);
 

@@ -1,6 +1,7 @@
 #include "stats/proc.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -170,6 +171,12 @@ uint64_t HostMemoryBytes() {
   auto meminfo = ReadFile("/proc/meminfo");
   if (!meminfo) return 0;
   return StatusKb(*meminfo, "MemTotal:").value_or(0);
+}
+
+size_t ProcReader::DefaultFdBudget() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 4096;
+  return std::clamp<size_t>(static_cast<size_t>(rl.rlim_cur / 4), 64, 4096);
 }
 
 ProcReader::ProcReader(std::string proc_root, size_t max_open_fds)

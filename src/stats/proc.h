@@ -61,8 +61,10 @@ uint64_t HostMemoryBytes();
 class ProcReader {
  public:
   // `max_open_fds` bounds the descriptors kept open; processes beyond it are read with
-  // open/read/close each time (still correct, a little slower).
-  explicit ProcReader(std::string proc_root = "/proc", size_t max_open_fds = 256);
+  // open/read/close each time (still correct, about twice the cost). Default: a quarter of
+  // RLIMIT_NOFILE's soft limit, 64..4096 (256 with the usual 1024).
+  explicit ProcReader(std::string proc_root = "/proc", size_t max_open_fds = DefaultFdBudget());
+  static size_t DefaultFdBudget();
   ProcReader(ProcReader&&) = default;
   ProcReader& operator=(ProcReader&&) = default;
 

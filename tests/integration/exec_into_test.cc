@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "base/file.h"
 #include "runtime/container.h"
@@ -456,6 +457,27 @@ TEST_F(ExecIntoTest, HostPidNamespaceTaskIsKilledThroughItsCgroup) {
   ASSERT_TRUE(container_->KillAll());
   EXPECT_TRUE(WaitReadable(p->pidfd.get(), seconds(10)));
   EXPECT_EQ(runtime::WaitExec(p->pidfd.get()).value_or(-1), 137);
+}
+
+TEST_F(ExecIntoTest, ConcurrentExecsFromSeveralThreads) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  constexpr int kThreads = 4, kEach = 5;
+  std::vector<std::vector<Outcome>> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i)
+        results[static_cast<size_t>(t)].push_back(
+            Exec(Req({"sh", "-c", "echo " + std::to_string(t * 100 + i) + "; exit " +
+                                      std::to_string(i)})));
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t)
+    for (int i = 0; i < kEach; ++i) {
+      const Outcome& r = results[static_cast<size_t>(t)][static_cast<size_t>(i)];
+      EXPECT_EQ(r.exit_code, i) << r.err;
+      EXPECT_EQ(r.out, std::to_string(t * 100 + i) + "\n");
+    }
 }
 
 TEST_F(ExecIntoTest, NoPivotRootTaskRoot) {

@@ -126,6 +126,17 @@ TEST(Run, LookupNeverLeavesTheRoot) {
   EXPECT_TRUE(Contains(dots.err, "leaves the task root")) << dots.err;
 }
 
+TEST(Run, CommandFromASingleFileBind) {
+  REQUIRE_ROOT();
+  TestRoot root;
+  auto r = RunIsoexec({"run", "--bind", std::string(ISOEXEC_TESTINIT) + ":/opt/ti:ro", "--rootfs",
+                       root.path(), "--", "/opt/ti", "exit", "5"});
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  // Through the default ephemeral root too.
+  r = RunIsoexec({"run", "--bind", std::string(ISOEXEC_TESTINIT) + ":/ti:ro", "--", "/ti", "exit", "6"});
+  EXPECT_EQ(r.exit_code, 6) << r.err;
+}
+
 TEST(Run, PrivatePidNamespaceHasInitAsPid1) {
   REQUIRE_ROOT();
   TestRoot root;
