@@ -63,8 +63,8 @@ Status ValidateDeviceRules(const std::vector<DeviceRule>& rules, std::string_vie
 // An unset field whose controller is missing is skipped; a set one is an error naming the
 // controller.
 struct Limits {
-  std::optional<uint64_t> memory_hard;             // bytes; nullopt = no hard limit ("max")
-  std::optional<uint64_t> memory_soft;             // bytes; reservation; nullopt = none
+  std::optional<uint64_t> memory_hard;  // bytes; nullopt = no hard limit ("max")
+  std::optional<uint64_t> memory_soft;  // bytes; reservation; nullopt = none
   // 2..262144 (v2: converted with SharesToWeight); nullopt = the default (1024 / weight 100)
   std::optional<uint64_t> cpu_shares;
   std::optional<std::string> cpuset_cpus;          // nullopt = inherit / leave

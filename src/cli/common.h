@@ -28,3 +28,13 @@ int PrintError(const Error& e, int code = 125);
 int PrintError(const std::string& message, int code = 125);
 
 }  // namespace isoexec::cli
+
+namespace CLI {
+class App;
+}
+
+namespace isoexec::cli {
+// `isoexec __supervise` (supervise_cmd.cc).
+void AddSuperviseCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
+
+}  // namespace isoexec::cli

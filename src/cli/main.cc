@@ -6,6 +6,8 @@
 #include "cli/common.h"
 #include "cli/run_cmd.h"
 #include "cli/task_cmds.h"
+#include "cli/spec_cmd.h"
+#include "cli/man_cmd.h"
 #include "cli/version_cmd.h"
 
 int main(int argc, char** argv) {
@@ -39,6 +41,9 @@ int main(int argc, char** argv) {
   cli::AddRunCommand(app, global, &exit_code);
   cli::AddTaskCommands(app, global, &exit_code);
   cli::AddVersionCommands(app, global, &exit_code);
+  cli::AddSpecCommand(app, &exit_code);
+  cli::AddSuperviseCommand(app, global, &exit_code);
+  cli::AddManCommands(app, &exit_code);  // last: it documents every verb above
   std::vector<std::string> args;
   for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 wants them reversed
   for (int i = 1; i < argc; ++i) {

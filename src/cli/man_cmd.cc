@@ -242,7 +242,7 @@ COMMAND was not found.
 
   out += ".SH FILES\n";
   out += ".TP\n" + Bold(state_dir + "/") + Ital("ID") + "/\n" +
-         "Per-task state (the task's spec, status, logs of detached tasks, control socket); "
+         "Per-task state (the task's spec and status, the logs of detached tasks); "
          "change with " + Bold("--state-dir") + ".\n";
   out += ".TP\n" + Bold("/sys/fs/cgroup/" + cgroup_parent + ".slice/") + Ital("ID") + Bold(".scope") + "\n" +
          "The task's cgroup on cgroup v2; on v1 " + Bold("/sys/fs/cgroup/") + Ital("CONTROLLER") +

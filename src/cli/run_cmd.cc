@@ -11,6 +11,9 @@
 #include <fmt/format.h>
 
 #include "base/file.h"
+#include "spec/flag_parse.h"
+#include "spec/spec_json.h"
+#include <nlohmann/json.hpp>
 #include "base/parse.h"
 #include "base/log.h"
 #include "base/unique_fd.h"
@@ -52,16 +55,17 @@ Result<UniqueFd> OpenOutput(const std::string& flag, const std::string& path) {
 // The initial state, written before launch so other verbs can tell a launch in progress from a
 // dead supervisor.
 runtime::TaskState InitialState(const spec::TaskSpec& spec, const GlobalOptions& global,
-                                bool detached, bool rm) {
+                                const TaskOptions& opts) {
   runtime::TaskState st;
   st.id = spec.id;
   st.status = runtime::TaskStatus::kCreated;
   st.supervisor_pid = ::getpid();
   st.supervisor_start = runtime::ProcessStartTime(st.supervisor_pid);
   st.cgroup_parent = global.cgroup_parent;
-  st.detached = detached;
-  st.remove_on_exit = rm;
+  st.detached = opts.detach;
+  st.remove_on_exit = opts.rm;
   st.command = spec.process.argv;
+  st.spec_json = spec::SpecToJson(spec);
   st.created_at = runtime::Rfc3339(std::chrono::system_clock::now());
   return st;
 }
@@ -69,11 +73,11 @@ runtime::TaskState InitialState(const spec::TaskSpec& spec, const GlobalOptions&
 struct LaunchResult {
   std::unique_ptr<runtime::Container> container;
   int exit_code = 0;  // != 0: setup failed (already reported)
+  std::string error;
 };
 
 LaunchResult LaunchTask(const spec::TaskSpec& spec, const GlobalOptions& global,
-                        const std::string& task_dir, const int stdio[3],
-                        const std::string& status_file) {
+                        const std::string& task_dir, const int stdio[3]) {
   runtime::LaunchOptions options;
   options.task_dir = task_dir;
   options.cgroup_parent = global.cgroup_parent;
@@ -81,169 +85,193 @@ LaunchResult LaunchTask(const spec::TaskSpec& spec, const GlobalOptions& global,
   auto container = runtime::Container::Launch(spec, options);
   if (!container) {
     const auto& f = container.error();
-    return {nullptr, SetupFailed(status_file, spec.id, f.error, f.stage, f.exit_code)};
+    int code = SetupFailed(spec.output.status_file, spec.id, f.error, f.stage, f.exit_code);
+    return {nullptr, code, f.error.str()};
   }
-  return {std::move(*container), 0};
+  return {std::move(*container), 0, ""};
 }
 
 runtime::SupervisorOptions MakeSupervisorOptions(const spec::TaskSpec& spec,
                                                  const std::string& task_dir, bool keep,
-                                                 runtime::TaskState state,
-                                                 const std::string& status_file) {
+                                                 runtime::TaskState state) {
   runtime::SupervisorOptions so;
   so.task_dir = task_dir;
   so.control = keep;
   so.keep_state = keep;
   so.spec = spec;
   so.state = std::move(state);
-  so.on_exit = [status_file, id = spec.id](const runtime::ExitState& s) {
+  so.on_exit = [status_file = spec.output.status_file, id = spec.id](const runtime::ExitState& s) {
     WriteStatus(status_file, id, s);
   };
   return so;
 }
 
-int RunForeground(const spec::TaskSpec& spec, const RunFlags& flags, const GlobalOptions& global,
+int RunForeground(const spec::TaskSpec& spec, const TaskOptions& opts, const GlobalOptions& global,
                   const std::string& task_dir, const int stdio[3]) {
-  const bool named = !flags.name.empty();
-  runtime::TaskState st = InitialState(spec, global, false, flags.rm);
-  if (named) (void)runtime::WriteTaskState(task_dir, st);
+  runtime::TaskState st = InitialState(spec, global, opts);
+  if (opts.named) (void)runtime::WriteTaskState(task_dir, st);
   runtime::BlockSupervisorSignals();
-  LaunchResult l = LaunchTask(spec, global, task_dir, stdio, flags.status_file);
+  LaunchResult l = LaunchTask(spec, global, task_dir, stdio);
   if (!l.container) {
     runtime::UnblockSupervisorSignals();
     return l.exit_code;
   }
   if (l.container->cgroup()) st.cgroup = l.container->cgroup()->path();
-  auto so = MakeSupervisorOptions(spec, task_dir, named, st, flags.status_file);
-  so.state.cgroup = st.cgroup;
-  runtime::Supervisor supervisor(std::move(l.container), std::move(so));
+  runtime::Supervisor supervisor(std::move(l.container),
+                                 MakeSupervisorOptions(spec, task_dir, opts.named, st));
   runtime::ExitState state = supervisor.Run();
   if (state.oom_killed) log::Info("task was killed by the OOM killer");
   if (state.signal == SIGSYS) log::Warn("task was killed by its seccomp profile (SIGSYS)");
   return state.exit_code;
 }
 
-// `run --detach`: a forked session leader supervises the task; we return once it runs.
-int RunDetached(const spec::TaskSpec& spec, const RunFlags& flags, const GlobalOptions& global,
-                const std::string& task_dir) {
-  auto max_size = ParseSize("--log-max-size", flags.log_max_size);
-  if (!max_size) return SetupFailed(flags.status_file, spec.id, max_size.error(), "config", 125);
-  auto max_files = ParseInt("--log-max-files", flags.log_max_files, 1, 1000);
-  if (!max_files) return SetupFailed(flags.status_file, spec.id, max_files.error(), "config", 125);
+void Report(int fd, const nlohmann::json& j) {
+  std::string line = j.dump() + "\n";
+  (void)!::write(fd, line.data(), line.size());
+}
 
-  int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0)
-    return SetupFailed(flags.status_file, spec.id, Error::Errno(errno, "pipe2"), "config", 125);
-  pid_t pid = ::fork();
-  if (pid < 0)
-    return SetupFailed(flags.status_file, spec.id, Error::Errno(errno, "fork"), "config", 125);
-  if (pid > 0) {
-    ::close(report[1]);
-    std::string msg;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(report[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
-    ::close(report[0]);
-    if (msg.rfind("ok ", 0) == 0) {
-      std::printf("%s\n", spec.id.c_str());
-      return 0;
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (msg.rfind("err ", 0) == 0) return std::atoi(msg.c_str() + 4);  // already printed
-    return PrintError(fmt::format("task {}: supervisor exited during launch", spec.id), 125);
-  }
+}  // namespace
 
+void SuperviseDetached(const spec::TaskSpec& spec, const TaskOptions& opts,
+                       const GlobalOptions& global, const std::string& task_dir, int report_fd,
+                       int parent_watch_fd) {
+  const auto fail = [&](int code, const std::string& message) {
+    (void)runtime::RemoveTaskDir(task_dir);
+    Report(report_fd, {{"ok", false}, {"exit_code", code}, {"error", message}});
+    ::_exit(code);
+  };
   // The supervisor: its own session, no terminal, stdio away from the caller's.
-  ::close(report[0]);
   ::setsid();
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   UniqueFd own_log(::open((task_dir + "/supervisor.log").c_str(),
                           O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   ::dup2(devnull.get(), STDIN_FILENO);
-  // Errors during launch still reach the caller's stderr; afterwards, the supervisor log.
-  runtime::TaskState st = InitialState(spec, global, true, flags.rm);
+  runtime::TaskState st = InitialState(spec, global, opts);
   (void)runtime::WriteTaskState(task_dir, st);
 
-  int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-  UniqueFd out_file, err_file;
+  int pipes[2][2] = {{-1, -1}, {-1, -1}};
+  UniqueFd files[2];
   int stdio[3] = {devnull.get(), -1, -1};
-  if (!spec.output.stdout_path.empty()) {
-    auto fd = OpenOutput("--stdout", spec.output.stdout_path);
-    if (!fd) {
-      int code = SetupFailed(flags.status_file, spec.id, fd.error(), "config", 125);
-      (void)runtime::RemoveTaskDir(task_dir);
-      std::string m = fmt::format("err {}", code);
-      (void)!::write(report[1], m.data(), m.size());
-      ::_exit(code);
+  const std::string* paths[2] = {&spec.output.stdout_path, &spec.output.stderr_path};
+  const char* flags[2] = {"--stdout", "--stderr"};
+  for (int i = 0; i < 2; ++i) {
+    if (!paths[i]->empty()) {
+      auto fd = OpenOutput(flags[i], *paths[i]);
+      if (!fd) fail(SetupFailed(spec.output.status_file, spec.id, fd.error(), "config", 125), fd.error().str());
+      files[i] = std::move(*fd);
+      stdio[1 + i] = files[i].get();
+    } else if (::pipe2(pipes[i], O_CLOEXEC) == 0) {
+      stdio[1 + i] = pipes[i][1];
     }
-    out_file = std::move(*fd);
-    stdio[1] = out_file.get();
-  } else if (::pipe2(out_pipe, O_CLOEXEC) == 0) {
-    stdio[1] = out_pipe[1];
-  }
-  if (!spec.output.stderr_path.empty()) {
-    auto fd = OpenOutput("--stderr", spec.output.stderr_path);
-    if (!fd) {
-      int code = SetupFailed(flags.status_file, spec.id, fd.error(), "config", 125);
-      (void)runtime::RemoveTaskDir(task_dir);
-      std::string m = fmt::format("err {}", code);
-      (void)!::write(report[1], m.data(), m.size());
-      ::_exit(code);
-    }
-    err_file = std::move(*fd);
-    stdio[2] = err_file.get();
-  } else if (::pipe2(err_pipe, O_CLOEXEC) == 0) {
-    stdio[2] = err_pipe[1];
   }
 
   runtime::BlockSupervisorSignals();
-  LaunchResult l = LaunchTask(spec, global, task_dir, stdio, flags.status_file);
-  if (!l.container) {
-    (void)runtime::RemoveTaskDir(task_dir);
-    std::string m = fmt::format("err {}", l.exit_code);
-    (void)!::write(report[1], m.data(), m.size());
-    ::_exit(l.exit_code);
-  }
+  LaunchResult l = LaunchTask(spec, global, task_dir, stdio);
+  if (!l.container) fail(l.exit_code, l.error);
   // Our copies of the write ends go, so EOF arrives when the task's side closes.
-  for (int fd : {out_pipe[1], err_pipe[1]})
-    if (fd >= 0) ::close(fd);
-  out_file.reset();
-  err_file.reset();
+  for (auto& p : pipes)
+    if (p[1] >= 0) ::close(p[1]);
+  for (auto& f : files) f.reset();
   st.cgroup = l.container->cgroup() ? l.container->cgroup()->path() : "";
-  auto so = MakeSupervisorOptions(spec, task_dir, true, st, flags.status_file);
+  pid_t pid = l.container->pid();
+  auto so = MakeSupervisorOptions(spec, task_dir, true, st);
   so.detached = true;
-  so.output[0] = out_pipe[0];
-  so.output[1] = err_pipe[0];
-  so.logs.max_size = *max_size;
-  so.logs.max_files = static_cast<unsigned>(*max_files);
+  so.output[0] = pipes[0][0];
+  so.output[1] = pipes[1][0];
+  so.logs = opts.logs;
+  so.parent_watch_fd = parent_watch_fd;
   runtime::Supervisor supervisor(std::move(l.container), std::move(so));
   supervisor.Start();
-  // Report only once the supervisor owns the task and listens; from here on our stderr is the
-  // log file.
-  (void)!::write(report[1], "ok ", 3);
-  ::close(report[1]);
+  // Report only once the supervisor owns the task and listens; from here on our stdout and
+  // stderr are the supervisor's log file.
+  Report(report_fd, {{"ok", true}, {"id", spec.id}, {"pid", pid}});
+  ::close(report_fd);
   if (own_log) {
     ::dup2(own_log.get(), STDOUT_FILENO);
     ::dup2(own_log.get(), STDERR_FILENO);
   }
   supervisor.Run();
-  if (flags.rm) (void)runtime::RemoveTaskDir(task_dir);
+  if (opts.rm) (void)runtime::RemoveTaskDir(task_dir);
   ::_exit(0);
 }
 
-int Run(const RunFlags& flags, const GlobalOptions& global) {
-  auto spec = ToSpec(flags);
-  std::string id = flags.name.empty() ? runtime::GenerateTaskId() : flags.name;
-  if (!spec) return SetupFailed(flags.status_file, id, spec.error(), "config", 125);
-  spec->id = id;
-  if (flags.rm && !flags.detach && flags.name.empty()) {
-    // --rm is implied for unnamed foreground tasks; nothing to check.
-  }
+namespace {
 
-  auto task_dir = runtime::CreateTaskDir(global.state_dir, id);
-  if (!task_dir) return SetupFailed(flags.status_file, id, task_dir.error(), "config", 125);
-  if (flags.detach) return RunDetached(*spec, flags, global, *task_dir);
+// `run --detach`: a forked session leader supervises the task; we return once it runs.
+int RunDetached(const spec::TaskSpec& spec, const TaskOptions& opts, const GlobalOptions& global,
+                const std::string& task_dir) {
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0)
+    return SetupFailed(spec.output.status_file, spec.id, Error::Errno(errno, "pipe2"), "config", 125);
+  pid_t pid = ::fork();
+  if (pid < 0)
+    return SetupFailed(spec.output.status_file, spec.id, Error::Errno(errno, "fork"), "config", 125);
+  if (pid == 0) {
+    ::close(report[0]);
+    SuperviseDetached(spec, opts, global, task_dir, report[1], -1);
+  }
+  ::close(report[1]);
+  std::string msg;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(report[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
+  ::close(report[0]);
+  try {
+    auto j = nlohmann::json::parse(msg);
+    if (j.value("ok", false)) {
+      std::printf("%s\n", spec.id.c_str());
+      return 0;
+    }
+    ::waitpid(pid, nullptr, 0);
+    return j.value("exit_code", 125);  // the supervisor printed the error already
+  } catch (const std::exception&) {
+    ::waitpid(pid, nullptr, 0);
+    (void)runtime::RemoveTaskDir(task_dir);
+    return PrintError(fmt::format("task {}: supervisor exited during launch", spec.id), 125);
+  }
+}
+
+// Flags plus an optional --spec file: the file is the base, every flag given overrides it.
+Result<spec::TaskSpec> BuildSpec(const RunFlags& flags,
+                                 const std::function<bool(std::string_view)>& given) {
+  if (flags.spec_file.empty()) return ToSpec(flags, true);
+  ISOEXEC_ASSIGN_OR_RETURN(spec::TaskSpec from_flags, ToSpec(flags, false));
+  ISOEXEC_ASSIGN_OR_RETURN(std::string text, ReadFile(flags.spec_file).map_error([&](Error e) {
+    return Error::Invalid("--spec", e.str());
+  }));
+  ISOEXEC_ASSIGN_OR_RETURN(spec::TaskSpec merged, spec::ParseSpecJson(text, {.validate = false}));
+  spec::OverlayFlags(from_flags, given, &merged);
+  if (auto v = spec::Validate(merged); !v) {
+    // Blame the file when the offending value came from it.
+    const auto& field = v.error().field();
+    if (!field.empty() && !given(field)) return Fail(spec::AsSpecFileError(v.error()));
+    return Fail(std::move(v.error()));
+  }
+  return merged;
+}
+
+int Run(const RunFlags& flags, const GlobalOptions& global,
+        const std::function<bool(std::string_view)>& given) {
+  auto spec = BuildSpec(flags, given);
+  if (!spec) {
+    std::string id = flags.name.empty() ? runtime::GenerateTaskId() : flags.name;
+    return SetupFailed(flags.status_file, id, spec.error(), "config", 125);
+  }
+  TaskOptions opts;
+  opts.named = !spec->id.empty();
+  opts.detach = flags.detach;
+  opts.rm = flags.rm;
+  auto max_size = ParseSize("--log-max-size", flags.log_max_size);
+  if (!max_size) return SetupFailed(spec->output.status_file, spec->id, max_size.error(), "config", 125);
+  auto max_files = ParseInt("--log-max-files", flags.log_max_files, 1, 1000);
+  if (!max_files) return SetupFailed(spec->output.status_file, spec->id, max_files.error(), "config", 125);
+  opts.logs.max_size = *max_size;
+  opts.logs.max_files = static_cast<unsigned>(*max_files);
+  if (spec->id.empty()) spec->id = runtime::GenerateTaskId();
+
+  auto task_dir = runtime::CreateTaskDir(global.state_dir, spec->id);
+  if (!task_dir) return SetupFailed(spec->output.status_file, spec->id, task_dir.error(), "config", 125);
+  if (opts.detach) return RunDetached(*spec, opts, global, *task_dir);
 
   UniqueFd out, err;
   int stdio[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
@@ -255,26 +283,21 @@ int Run(const RunFlags& flags, const GlobalOptions& global) {
       if (!armed) return;
       if (auto r = runtime::RemoveTaskDir(dir); !r) log::Warn(r.error().str());
     }
-  } dir_guard{*task_dir, flags.name.empty() || flags.rm};
-  if (!spec->output.stdout_path.empty()) {
-    auto fd = OpenOutput("--stdout", spec->output.stdout_path);
+  } dir_guard{*task_dir, !opts.named || opts.rm};
+  const std::string* paths[2] = {&spec->output.stdout_path, &spec->output.stderr_path};
+  const char* names[2] = {"--stdout", "--stderr"};
+  UniqueFd* holders[2] = {&out, &err};
+  for (int i = 0; i < 2; ++i) {
+    if (paths[i]->empty()) continue;
+    auto fd = OpenOutput(names[i], *paths[i]);
     if (!fd) {
       dir_guard.armed = true;
-      return SetupFailed(flags.status_file, id, fd.error(), "config", 125);
+      return SetupFailed(spec->output.status_file, spec->id, fd.error(), "config", 125);
     }
-    out = std::move(*fd);
-    stdio[1] = out.get();
+    *holders[i] = std::move(*fd);
+    stdio[1 + i] = holders[i]->get();
   }
-  if (!spec->output.stderr_path.empty()) {
-    auto fd = OpenOutput("--stderr", spec->output.stderr_path);
-    if (!fd) {
-      dir_guard.armed = true;
-      return SetupFailed(flags.status_file, id, fd.error(), "config", 125);
-    }
-    err = std::move(*fd);
-    stdio[2] = err.get();
-  }
-  int code = RunForeground(*spec, flags, global, *task_dir, stdio);
+  int code = RunForeground(*spec, opts, global, *task_dir, stdio);
   // A failed launch leaves nothing, named or not.
   if (runtime::ReadTaskState(*task_dir).value_or(runtime::TaskState{}).status ==
       runtime::TaskStatus::kCreated)
@@ -382,6 +405,9 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int* exit_code) {
       ->type_name("DURATION")->default_str("5s")->group(kLife);
   run->add_option("--timeout", flags->timeout, "Wall-clock limit, then a graceful stop")
       ->type_name("DURATION")->group(kLife);
+  run->add_option("--spec", flags->spec_file,
+                  "JSON task spec (see `isoexec spec`, docs/spec.md); flags given override it")
+      ->type_name("FILE")->group("Config file");
   run->add_option("--name", flags->name, "Task id (1-64 of [A-Za-z0-9_.-])")
       ->type_name("ID")->group(kLife);
 
@@ -424,7 +450,15 @@ Examples:
       // prefix_command() stops at the first unknown token; an unknown option is still an error.
       throw CLI::ExtrasError("run", {flags->command.front()});
     }
-    *exit_code = Run(*flags, global);
+    auto given = [run](std::string_view flag) {
+      if (flag == "COMMAND") return Tail().present || !run->remaining().empty();
+      try {
+        return run->get_option(std::string(flag))->count() > 0;
+      } catch (const CLI::OptionNotFound&) {
+        return false;
+      }
+    };
+    *exit_code = Run(*flags, global, given);
   });
 }
 

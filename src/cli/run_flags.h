@@ -34,12 +34,14 @@ struct RunFlags {
   // Output
   std::string stdout_path, stderr_path, status_file;
   std::string name;
+  std::string spec_file;
   bool detach = false;
   bool rm = false;
   std::string log_max_size = "10M", log_max_files = "10";
   std::vector<std::string> command;
 };
 
-Result<spec::TaskSpec> ToSpec(const RunFlags& f);
+// The spec the flags describe; `validate` = false when a --spec file completes it.
+Result<spec::TaskSpec> ToSpec(const RunFlags& f, bool validate = true);
 
 }  // namespace isoexec::cli

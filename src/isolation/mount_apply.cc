@@ -89,8 +89,14 @@ bool MountFs(int rootfd, const MountOp& op, StepError* e) noexcept {
   return true;
 }
 
+// Dangling in-root symlinks followed while creating one path (each may point at another).
+constexpr int kMaxLinkDepth = 16;
+
+int OpenOrCreate(int rootfd, const char* rel, bool last_is_dir, int depth) noexcept;
+
 // Splits "a/b/c" into a parent fd (created as needed) and the last component.
-int OpenParent(int rootfd, const char* rel, char* buf, size_t size, const char** name) noexcept {
+int OpenParentAt(int rootfd, const char* rel, char* buf, size_t size, const char** name,
+                 int depth) noexcept {
   size_t len = std::strlen(rel);
   if (len + 1 > size) {
     errno = ENAMETOOLONG;
@@ -104,7 +110,65 @@ int OpenParent(int rootfd, const char* rel, char* buf, size_t size, const char**
   }
   *slash = '\0';
   *name = rel + (slash - buf) + 1;
-  return OpenOrCreateInRoot(rootfd, buf, true);
+  return OpenOrCreate(rootfd, buf, true, depth);
+}
+
+int OpenParent(int rootfd, const char* rel, char* buf, size_t size, const char** name) noexcept {
+  return OpenParentAt(rootfd, rel, buf, size, name, 0);
+}
+
+// The path of `dirfd` inside the root `rootfd` (no leading '/', "" for the root itself), from
+// the /proc/self/fd links: exact even when symlinks were followed to reach the directory.
+bool InRootPath(int rootfd, int dirfd, char* out, size_t size) noexcept {
+  char link[64], root[PATH_MAX], dir[PATH_MAX];
+  ssize_t rn = ::readlink(sys::FdPath(link, sizeof link, rootfd), root, sizeof root - 1);
+  ssize_t dn = ::readlink(sys::FdPath(link, sizeof link, dirfd), dir, sizeof dir - 1);
+  if (rn <= 0 || dn <= 0) return false;
+  root[rn] = '\0';
+  dir[dn] = '\0';
+  size_t r = (rn == 1 && root[0] == '/') ? 0 : static_cast<size_t>(rn);
+  if (std::strncmp(dir, root, r) != 0 || (dir[r] != '\0' && dir[r] != '/')) return false;
+  const char* rest = dir + r;
+  while (*rest == '/') ++rest;
+  size_t len = std::strlen(rest);
+  if (len + 1 > size) return false;
+  std::memcpy(out, rest, len + 1);
+  return true;
+}
+
+// Where the symlink text `link`, found in the in-root directory `base`, points inside the root:
+// absolute links start at the root, "." is dropped and ".." stops at the root, as with
+// RESOLVE_IN_ROOT. Textual: a symlinked directory before a ".." is not followed first, so the
+// result can differ from the kernel's walk; the caller re-resolves in the root either way.
+bool LinkTargetInRoot(const char* base, const char* link, char* out, size_t size) noexcept {
+  size_t n = 0;
+  if (link[0] != '/') {
+    n = std::strlen(base);
+    if (n + 1 > size) return false;
+    std::memcpy(out, base, n);
+  }
+  out[n] = '\0';
+  const char* p = link;
+  while (*p) {
+    while (*p == '/') ++p;
+    if (!*p) break;
+    const char* end = p;
+    while (*end && *end != '/') ++end;
+    size_t len = static_cast<size_t>(end - p);
+    if (len == 2 && p[0] == '.' && p[1] == '.') {
+      char* s = std::strrchr(out, '/');
+      n = s ? static_cast<size_t>(s - out) : 0;
+      out[n] = '\0';
+    } else if (!(len == 1 && p[0] == '.')) {
+      if (n + 1 + len + 1 > size) return false;
+      if (n) out[n++] = '/';
+      std::memcpy(out + n, p, len);
+      n += len;
+      out[n] = '\0';
+    }
+    p = end;
+  }
+  return true;
 }
 
 bool Mknod(int rootfd, const MountOp& op, StepError* e) noexcept {
@@ -173,13 +237,16 @@ bool Readonly(int rootfd, const MountOp& op, StepError* e) noexcept {
 
 }  // namespace
 
-int OpenOrCreateInRoot(int rootfd, const char* rel, bool last_is_dir) noexcept {
+namespace {
+
+int OpenOrCreate(int rootfd, const char* rel, bool last_is_dir, int depth) noexcept {
   int fd = OpenInRoot(rootfd, rel);
   if (fd >= 0 || errno != ENOENT) return fd;
   char buf[PATH_MAX];
   const char* name = nullptr;
-  int parent = OpenParent(rootfd, rel, buf, sizeof buf, &name);
+  int parent = OpenParentAt(rootfd, rel, buf, sizeof buf, &name, depth);
   if (parent < 0) return -1;
+  FdCloser c{parent};
   int rc;
   if (last_is_dir) {
     rc = ::mkdirat(parent, name, 0755);
@@ -187,14 +254,37 @@ int OpenOrCreateInRoot(int rootfd, const char* rel, bool last_is_dir) noexcept {
     rc = ::openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (rc >= 0) rc = ::close(rc);
   }
-  int err = errno;
-  ::close(parent);
-  // EEXIST: a dangling symlink or a race; the in-root open below decides.
-  if (rc != 0 && err != EEXIST) {
-    errno = err;
-    return -1;
+  if (rc != 0 && errno != EEXIST) return -1;
+  if (rc != 0) {
+    // EEXIST: a race, or a dangling symlink. For a symlink, create what it points to inside the
+    // root (runc's MkdirAllInRoot does the same), so the in-root open below follows it there:
+    // `escape -> /outside` then means <root>/outside, never the host's /outside.
+    char link[PATH_MAX];
+    ssize_t len = ::readlinkat(parent, name, link, sizeof link - 1);
+    if (len > 0) {
+      link[len] = '\0';
+      if (depth >= kMaxLinkDepth) {
+        errno = ELOOP;
+        return -1;
+      }
+      char base[PATH_MAX], target[PATH_MAX];
+      if (!InRootPath(rootfd, parent, base, sizeof base) ||
+          !LinkTargetInRoot(base, link, target, sizeof target)) {
+        errno = ENAMETOOLONG;
+        return -1;
+      }
+      int t = OpenOrCreate(rootfd, target, last_is_dir, depth + 1);
+      if (t < 0) return -1;
+      ::close(t);
+    }
   }
   return OpenInRoot(rootfd, rel);
+}
+
+}  // namespace
+
+int OpenOrCreateInRoot(int rootfd, const char* rel, bool last_is_dir) noexcept {
+  return OpenOrCreate(rootfd, rel, last_is_dir, 0);
 }
 
 int PrepareRoot(const MountPlan& plan, StepError* e) noexcept {

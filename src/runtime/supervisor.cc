@@ -446,6 +446,7 @@ ExitState Supervisor::Run() {
     fds.push_back({listen_fd_ ? listen_fd_.get() : -1, POLLIN, 0});
     fds.push_back({o_.output[0], POLLIN, 0});
     fds.push_back({o_.output[1], POLLIN, 0});
+    fds.push_back({o_.parent_watch_fd, POLLIN, 0});
     const size_t first_client = fds.size();
     for (auto& c : clients_) fds.push_back({c->fd.get(), POLLIN, 0});
     int n = ::poll(fds.data(), fds.size(), -1);
@@ -460,6 +461,12 @@ ExitState Supervisor::Run() {
     if (fds[5].revents) OnAccept();
     for (int i = 0; i < 2; ++i)
       if (fds[6 + static_cast<size_t>(i)].revents) OnOutput(i);
+    if (fds[8].revents) {
+      // Our owner is gone: nobody would ever collect this task.
+      ::close(o_.parent_watch_fd);
+      o_.parent_watch_fd = -1;
+      StartStop(SIGKILL, std::chrono::nanoseconds(0));
+    }
     for (size_t i = first_client; i < fds.size(); ++i)
       if (fds[i].revents && i - first_client < clients_.size()) OnClient(i - first_client);
     std::erase_if(clients_, [](const auto& c) { return c->dead; });

@@ -24,6 +24,9 @@ struct SupervisorOptions {
   bool keep_state = false;     // write state.json (named or detached tasks)
   int output[2] = {-1, -1};    // read ends of the task's stdout/stderr pipes (logging)
   LogOptions logs;
+  // Readable/EOF when whoever started the supervisor died (the executor service): the task is
+  // then killed, so it never outlives its owner. -1: not watched.
+  int parent_watch_fd = -1;
   spec::TaskSpec spec;
   TaskState state;             // initial state (id, command, cgroup, ...)
   // Called with the exit state once the cgroup is gone and before waiters are answered

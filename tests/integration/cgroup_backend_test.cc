@@ -11,13 +11,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <functional>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "base/file.h"
 #include "base/unique_fd.h"

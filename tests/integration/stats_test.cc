@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -157,6 +158,8 @@ TEST_F(StatsTest, CacheGrowsWhenTheTaskReadsAFile) {
     ASSERT_EQ(::fsync(fd.get()), 0);
     ASSERT_EQ(::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED), 0);
   }
+  std::printf("[   INFO   ] root on %s: the task %s\n", on_tmpfs ? "tmpfs" : "a disk filesystem",
+              on_tmpfs ? "writes 50 MiB to tmpfs" : "reads a 50 MiB file");
   const std::string work = on_tmpfs ? "dd if=/dev/zero of=/big bs=1M count=50 2>/dev/null"
                                     : "cat /big > /dev/null";
   Start({"/bin/sh", "-c",
@@ -309,6 +312,7 @@ TEST_F(StatsTest, RealSamplesRoundTripThroughJson) {
   std::this_thread::sleep_for(milliseconds(300));
   stats::Sample s = Next();
   std::string line = stats::SampleJson(s);
+  std::printf("[   INFO   ] %s\n", line.c_str());  // what this host's cgroup version measures
   EXPECT_EQ(line.find('\n'), std::string::npos);
   auto back = stats::ParseSampleJson(line);
   ASSERT_TRUE(back) << back.error().str();

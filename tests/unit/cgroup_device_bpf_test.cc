@@ -1,6 +1,6 @@
-#include "cgroup/v2/device_bpf.h"
-
 #include <gtest/gtest.h>
+
+#include "cgroup/v2/device_bpf.h"
 
 namespace isoexec::cgroup {
 namespace {

@@ -1,11 +1,11 @@
 // Both backends against a fake cgroup tree in a temp dir: the files a kernel would create are
 // written up front (control files are opened without O_CREAT), then we check what was written.
 // Killing and freezing are not exercised here (no processes); the integration tests do that.
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 #include "base/file.h"
 #include "cgroup/cgroup.h"

@@ -1,6 +1,6 @@
-#include "cgroup/parsers.h"
-
 #include <gtest/gtest.h>
+
+#include "cgroup/parsers.h"
 
 namespace isoexec::cgroup {
 namespace {

@@ -342,6 +342,17 @@ TEST(SpecJson, RequiredElementFieldsAndDefaults) {
   EXPECT_EQ(s->mounts[0].propagation, Propagation::kPrivate);
 }
 
+TEST(SpecJson, DuplicateEnvKeysFromFlagsSerializeAsLastWins) {
+  // `--env A=1 --env A=2`: JSON objects have one value per key; the later one is kept, at the
+  // position of the first (SpecToJson is also the supervisor/state transport).
+  TaskSpec s;
+  s.process.argv = {"/bin/true"};
+  s.process.env = {"A=1", "B=x", "A=2"};
+  auto back = ParseSpecJson(SpecToJson(s));
+  ASSERT_TRUE(back) << back.error().str();
+  EXPECT_EQ(back->process.env, (std::vector<std::string>{"A=2", "B=x"}));
+}
+
 TEST(SpecJson, ChrootEnvNullIsTheDefaultSetAndEmptyListReplacesIt) {
   json d = FullDoc();
   d["root"]["chroot_env"] = nullptr;
