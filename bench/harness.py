@@ -1603,6 +1603,8 @@ def main():
               if s.strip()]
     res = {}
     rc = 0
+    if os.environ.get("BENCH_BUILD_NOTE"):
+        env.notes.append(os.environ["BENCH_BUILD_NOTE"])
     try:
         setup(env)
         res["machine"] = machine_info(env)

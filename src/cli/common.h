@@ -36,5 +36,7 @@ class App;
 namespace isoexec::cli {
 // `isoexec __supervise` (supervise_cmd.cc).
 void AddSuperviseCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
+// `isoexec stats` (stats_cmd.cc).
+void AddStatsCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 
 }  // namespace isoexec::cli

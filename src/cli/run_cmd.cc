@@ -429,6 +429,12 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, int* exit_code) {
                   "Write the exit status as JSON to FILE on every outcome")
       ->type_name("FILE")->group(kOut);
 
+  run->add_option("--stats-file", flags->stats_file,
+                  "Record JSON Lines resource samples to FILE while the task runs (schema of `isoexec stats --json`)")
+      ->type_name("FILE")->group(kOut);
+  run->add_option("--stats-interval", flags->stats_interval, "Interval of --stats-file samples")
+      ->type_name("DURATION")->default_str("1s")->group(kOut);
+
   run->footer(R"(Exit status: the task's exit code; 128+N when killed by signal N;
 125 isoexec failed (bad flag, setup failure); 126 COMMAND cannot be executed; 127 not found.
 

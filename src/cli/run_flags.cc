@@ -1,5 +1,7 @@
 #include "cli/run_flags.h"
 
+#include <algorithm>
+
 #include "base/parse.h"
 #include "spec/flag_parse.h"
 
@@ -27,7 +29,13 @@ Result<spec::TaskSpec> ToSpec(const RunFlags& f, bool validate) {
   s.process.workdir = f.workdir;
   for (const auto& e : f.env) {
     ISOEXEC_ASSIGN_OR_RETURN(auto kv, spec::ParseEnv(e));
-    s.process.env.push_back(std::move(kv));
+    // A repeated key: the later value wins (as in the JSON spec and docker).
+    const std::string key = kv.substr(0, kv.find('='));
+    auto same = std::find_if(s.process.env.begin(), s.process.env.end(), [&](const std::string& x) {
+      return x.compare(0, key.size() + 1, key + "=") == 0;
+    });
+    if (same != s.process.env.end()) *same = std::move(kv);
+    else s.process.env.push_back(std::move(kv));
   }
   s.process.user = f.user;
   ISOEXEC_ASSIGN_OR_RETURN(int64_t adj, ParseInt("--oom-score-adj", f.oom_score_adj, -1000, 1000));
@@ -73,6 +81,8 @@ Result<spec::TaskSpec> ToSpec(const RunFlags& f, bool validate) {
   s.output.stdout_path = f.stdout_path;
   s.output.stderr_path = f.stderr_path;
   s.output.status_file = f.status_file;
+  s.output.stats_file = f.stats_file;
+  ISOEXEC_ASSIGN_OR_RETURN(s.output.stats_interval, ParseDuration("--stats-interval", f.stats_interval));
   if (validate) ISOEXEC_TRY(spec::Validate(s));
   return s;
 }

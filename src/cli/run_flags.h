@@ -33,6 +33,7 @@ struct RunFlags {
   std::string kill_signal = "SIGTERM", kill_timeout = "5s", timeout;
   // Output
   std::string stdout_path, stderr_path, status_file;
+  std::string stats_file, stats_interval = "1s";
   std::string name;
   std::string spec_file;
   bool detach = false;

@@ -22,6 +22,7 @@
 #include "cgroup/cgroup.h"
 #include "runtime/control.h"
 #include "spec/flag_parse.h"
+#include "stats/sampler.h"
 #include "sys/syscalls.h"
 
 namespace isoexec::runtime {
@@ -105,7 +106,23 @@ struct Supervisor::Client {
   std::string in;
   bool wait = false;   // answer with the exit state
   bool dead = false;
+  // A stats stream: its own sampler (CPU% is relative to this client's previous sample).
+  std::unique_ptr<stats::Sampler> sampler;
+  UniqueFd stats_timer;
 };
+
+namespace {
+UniqueFd PeriodicTimer(std::chrono::nanoseconds interval) {
+  UniqueFd t(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+  struct itimerspec its;
+  std::memset(&its, 0, sizeof its);
+  auto ns = interval.count() <= 0 ? 1'000'000'000 : interval.count();
+  its.it_value.tv_sec = its.it_interval.tv_sec = ns / 1'000'000'000;
+  its.it_value.tv_nsec = its.it_interval.tv_nsec = ns % 1'000'000'000;
+  ::timerfd_settime(t.get(), 0, &its, nullptr);
+  return t;
+}
+}  // namespace
 
 Supervisor::Supervisor(std::unique_ptr<Container> container, SupervisorOptions options)
     : container_(std::move(container)), o_(std::move(options)) {}
@@ -348,11 +365,45 @@ void Supervisor::Handle(Client& c, const std::string& line) {
       }
       o_.spec = std::move(updated);
       Respond(c, json{{"ok", true}, {"warnings", warnings}}.dump());
+    } else if (op == "stats") {
+      if (exited_ || !container_->cgroup()) {
+        Respond(c, control::ErrorLine(fmt::format("task {} is not running", o_.state.id)));
+        return;
+      }
+      c.sampler = std::make_unique<stats::Sampler>(container_->cgroup(), o_.state.id);
+      SendSample(c);
+      if (req.value("stream", true)) {
+        // Nomad semantics: the first sample at once, then one per interval (0 means 1 s).
+        auto interval = std::chrono::nanoseconds(req.value("interval_ns", int64_t{0}));
+        if (interval.count() <= 0) interval = std::chrono::seconds(1);
+        c.stats_timer = PeriodicTimer(interval);
+      }
     } else {
       Respond(c, control::ErrorLine(fmt::format("unknown operation \"{}\"", op)));
     }
   } catch (const std::exception& e) {
     Respond(c, control::ErrorLine(fmt::format("bad request: {}", e.what())));
+  }
+}
+
+void Supervisor::SendSample(Client& c) {
+  auto sample = c.sampler->Next();
+  if (!sample) {
+    Respond(c, control::ErrorLine(sample.error().str()));
+    c.stats_timer.reset();
+    return;
+  }
+  Respond(c, fmt::format("{{\"ok\":true,\"sample\":{}}}", stats::SampleJson(*sample)));
+}
+
+void Supervisor::WriteStatsFile() {
+  if (!stats_file_sampler_) return;
+  auto sample = stats_file_sampler_->Next();
+  if (!sample) return;
+  std::string line = stats::SampleJson(*sample) + "\n";
+  if (stats_file_ && ::write(stats_file_.get(), line.data(), line.size()) < 0) {
+    o_.state.warnings.push_back(fmt::format("--stats-file: {}", std::strerror(errno)));
+    stats_file_.reset();
   }
 }
 
@@ -372,6 +423,8 @@ void Supervisor::OnOutput(int which) {
 }
 
 void Supervisor::Finish() {
+  WriteStatsFile();  // the last sample, while the cgroup still exists
+  stats_file_.reset();
   exit_ = container_->Collect();
   exit_.timed_out = timed_out_;
   // Whatever the main process left behind (--pid host) dies with it.
@@ -387,8 +440,10 @@ void Supervisor::Finish() {
   o_.state.exit = exit_;
   SaveState();
   if (o_.on_exit) o_.on_exit(exit_);
-  for (auto& c : clients_)
+  for (auto& c : clients_) {
     if (c->wait) Respond(*c, ExitLine());
+    if (c->stats_timer) Respond(*c, R"({"ok":true,"end":true})");
+  }
 
   // Drain what the task wrote last; every writer is dead, so EOF comes promptly.
   auto deadline = std::chrono::steady_clock::now() + kOutputDrain;
@@ -431,6 +486,17 @@ void Supervisor::Start() {
     ::fcntl(o_.output[i], F_SETFL, ::fcntl(o_.output[i], F_GETFL) | O_NONBLOCK);
     logs_[i] = std::make_unique<LogRotator>(o_.task_dir + "/" + kNames[i], o_.logs);
   }
+  if (!o_.spec.output.stats_file.empty() && container_->cgroup()) {
+    stats_file_.reset(::open(o_.spec.output.stats_file.c_str(),
+                             O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (stats_file_) {
+      stats_file_sampler_ = std::make_unique<stats::Sampler>(container_->cgroup(), o_.state.id);
+      stats_file_timer_ = PeriodicTimer(o_.spec.output.stats_interval);
+      WriteStatsFile();
+    } else {
+      log::Warn(fmt::format("--stats-file: open `{}`: {}", o_.spec.output.stats_file, std::strerror(errno)));
+    }
+  }
   o_.state.status = TaskStatus::kRunning;
   o_.state.pid = container_->pid();
   SaveState();
@@ -447,8 +513,12 @@ ExitState Supervisor::Run() {
     fds.push_back({o_.output[0], POLLIN, 0});
     fds.push_back({o_.output[1], POLLIN, 0});
     fds.push_back({o_.parent_watch_fd, POLLIN, 0});
+    fds.push_back({stats_file_timer_ ? stats_file_timer_.get() : -1, POLLIN, 0});
     const size_t first_client = fds.size();
     for (auto& c : clients_) fds.push_back({c->fd.get(), POLLIN, 0});
+    const size_t first_timer = fds.size();
+    for (auto& c : clients_) fds.push_back({c->stats_timer ? c->stats_timer.get() : -1, POLLIN, 0});
+    const size_t nclients = clients_.size();
     int n = ::poll(fds.data(), fds.size(), -1);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -467,8 +537,19 @@ ExitState Supervisor::Run() {
       o_.parent_watch_fd = -1;
       StartStop(SIGKILL, std::chrono::nanoseconds(0));
     }
-    for (size_t i = first_client; i < fds.size(); ++i)
-      if (fds[i].revents && i - first_client < clients_.size()) OnClient(i - first_client);
+    if (fds[9].revents) {
+      uint64_t ticks;
+      (void)!::read(stats_file_timer_.get(), &ticks, sizeof ticks);
+      WriteStatsFile();
+    }
+    for (size_t i = 0; i < nclients; ++i) {
+      if (fds[first_client + i].revents) OnClient(i);
+      if (fds[first_timer + i].revents && clients_[i]->stats_timer && !clients_[i]->dead) {
+        uint64_t ticks;
+        (void)!::read(clients_[i]->stats_timer.get(), &ticks, sizeof ticks);
+        SendSample(*clients_[i]);
+      }
+    }
     std::erase_if(clients_, [](const auto& c) { return c->dead; });
     if (fds[0].revents) Finish();
   }

@@ -14,6 +14,7 @@
 #include "runtime/log_rotator.h"
 #include "runtime/task_state.h"
 #include "spec/task_spec.h"
+#include "stats/sampler.h"
 
 namespace isoexec::runtime {
 
@@ -62,6 +63,8 @@ class Supervisor {
   void SaveState();
   void Respond(Client& c, const std::string& line, int fd = -1);
   std::string ExitLine() const;
+  void SendSample(Client& c);
+  void WriteStatsFile();
 
   std::unique_ptr<Container> container_;
   SupervisorOptions o_;
@@ -69,6 +72,8 @@ class Supervisor {
   UniqueFd signal_fd_, listen_fd_;
   UniqueFd timers_[3];  // timeout, grace, stop deadline
   std::unique_ptr<LogRotator> logs_[2];
+  UniqueFd stats_file_, stats_file_timer_;
+  std::unique_ptr<stats::Sampler> stats_file_sampler_;
   bool started_ = false;
   bool exited_ = false;
   bool timed_out_ = false;

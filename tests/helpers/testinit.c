@@ -176,6 +176,13 @@ int main(int argc, char **argv) {
     char buf[256];
     gethostname(buf, sizeof buf);
     printf("%s\n", buf);
+  } else if (!strcmp(cmd, "readlink") && argc > 2) {
+    /* readlink PATH: the link text (e.g. /proc/self/ns/ipc -> "ipc:[4026531839]") */
+    char buf[4096];
+    ssize_t n = readlink(argv[2], buf, sizeof buf - 1);
+    if (n < 0) return report(-1);
+    buf[n] = 0;
+    printf("%s\n", buf);
   } else if (!strcmp(cmd, "exit") && argc > 2) {
     return atoi(argv[2]);
   } else if (!strcmp(cmd, "signal") && argc > 2) {
