@@ -539,6 +539,26 @@ def interleaved(env, names, table, rounds, warmup, section):
     return samples, paired, failures
 
 
+def probe(env, table, names, section):
+    """Every contender must work once before it is timed; returns {name: why} of those that
+    do not (they are left out, with a note)."""
+    broken = {}
+    path = os.path.join(env.raw, f"probe-{section}.tmp")
+    with open(path, "w+b") as ef:
+        for n in names:
+            try:
+                _, rc, err = timed_run(expand(table[n]["argv"], "probe"), ef, timeout=30)
+            except subprocess.TimeoutExpired:
+                rc, err = -1, "timed out after 30 s"
+            if rc != 0:
+                broken[n] = f"exit {rc}: {err}"
+    os.unlink(path)
+    for n, why in broken.items():
+        env.notes.append(f"{section}: {n} does not work here and was left out ({why})")
+    sweep_runtimes(env)
+    return broken
+
+
 def paired_ratio(paired, a, b):
     rs = [row[a] / row[b] for row in paired if a in row and b in row and row[b] > 0]
     return round(statistics.median(rs), 4) if rs else None
@@ -563,17 +583,7 @@ def section_launch(env, res):
     order = ["isoexec-full", "crun-full", "runc-full", "bwrap-full", "unshare-full",
              "isoexec-mnt", "crun-mnt", "runc-mnt", "bwrap-mnt", "unshare-mnt", "spawn"]
     names = [n for n in order if n in table]
-    # Sanity: every contender must work once before it is timed.
-    broken = {}
-    with open(os.path.join(env.raw, "probe-stderr.tmp"), "w+b") as ef:
-        for n in names:
-            _, rc, err = timed_run(expand(table[n]["argv"], "probe"), ef)
-            if rc != 0:
-                broken[n] = f"exit {rc}: {err}"
-    os.unlink(os.path.join(env.raw, "probe-stderr.tmp"))
-    for n, why in broken.items():
-        env.notes.append(f"launch: {n} does not work here and was left out ({why})")
-    sweep_runtimes(env)
+    broken = probe(env, table, names, "launch")
     names = [n for n in names if n not in broken]
     rounds, warmup = env.rounds, env.warmup
     log(f"launch: {len(names)} contenders x {rounds} rounds (+{warmup} warm-up), interleaved")
@@ -965,10 +975,13 @@ def section_exec(env, res):
             table["nsenter"] = {"label": "nsenter (no cgroup/caps/seccomp)",
                                 "argv": [env.tools["nsenter"], "-t", str(target["task_pid"]),
                                          "-m", "-p", "-i", "-u", "/bin/true"]}
-        names = list(table)
+        broken = probe(env, table, list(table), "exec")
+        names = [n for n in table if n not in broken]
         samples, paired, failures = interleaved(env, names, table, env.rounds, env.warmup,
                                                 "exec")
         out = {"rounds": env.rounds, "contenders": {}}
+        for n, why in broken.items():
+            out["contenders"][n] = {"label": table[n]["label"], "n": 0, "error": why[:200]}
         for n in names:
             e = {"label": table[n]["label"], **summarize(samples[n]),
                  "failures": len(failures[n]), "failure_examples": failures[n][:2]}
@@ -980,6 +993,8 @@ def section_exec(env, res):
         if not have_iso:
             out["contenders"]["isoexec-exec"] = {"label": "isoexec exec", "n": 0,
                                                  "error": "not available yet"}
+        out["contenders"] = dict(sorted(out["contenders"].items(),
+                                        key=lambda kv: not kv[0].startswith("isoexec")))
         res["exec"] = out
     finally:
         for s in sleepers.values():
@@ -1090,9 +1105,13 @@ def section_stats(env, res):
             table["runc-events"] = {"label": "runc events --stats",
                                     "argv": env.runc("events", "--stats", s["id"])}
         if table:
-            samples, _, failures = interleaved(env, list(table), table, env.rounds, env.warmup,
+            broken = probe(env, table, list(table), "stats")
+            for n, why in broken.items():
+                out["contenders"][n] = {"label": table[n]["label"], "n": 0, "error": why[:200]}
+            names = [n for n in table if n not in broken]
+            samples, _, failures = interleaved(env, names, table, env.rounds, env.warmup,
                                                "stats")
-            for n in table:
+            for n in names:
                 out["contenders"][n] = {"label": table[n]["label"], **summarize(samples[n]),
                                         "failures": len(failures[n]),
                                         "failure_examples": failures[n][:2]}

@@ -50,6 +50,7 @@ if [ "${BENCH_SKIP_INSTALL:-0}" != 1 ]; then
   fi
 fi
 PY=$(command -v /usr/bin/python3 || command -v python3) || die "python3 is missing"
+export PYTHONDONTWRITEBYTECODE=1
 
 # ---- 2. build ----------------------------------------------------------------------------
 BUILD=$(realpath -m "${BENCH_BUILD_DIR:-$ROOT/build/bench}")

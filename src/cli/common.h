@@ -36,6 +36,8 @@ class App;
 namespace isoexec::cli {
 // `isoexec __supervise` (supervise_cmd.cc).
 void AddSuperviseCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
+// `isoexec exec` (exec_cmd.cc).
+void AddExecCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 // `isoexec stats` (stats_cmd.cc).
 void AddStatsCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 

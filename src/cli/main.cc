@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   cli::AddRunCommand(app, global, &exit_code);
   cli::AddTaskCommands(app, global, &exit_code);
   cli::AddStatsCommand(app, global, &exit_code);
+  cli::AddExecCommand(app, global, &exit_code);
   cli::AddVersionCommands(app, global, &exit_code);
   cli::AddSpecCommand(app, &exit_code);
   cli::AddSuperviseCommand(app, global, &exit_code);

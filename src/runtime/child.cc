@@ -87,11 +87,12 @@ bool WriteOomScoreAdj(int value, StepError* e) noexcept {
   if (value < 0) buf[n++] = '-';
   sys::FormatUint(buf + n, sizeof buf - n, mag);
   int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return isolation::Failed(e, "open", "/proc/self/oom_score_adj", errno);
+  if (fd < 0) return isolation::Failed(e, "oom_score_adj open", "/proc/self/oom_score_adj", errno);
   ssize_t w = ::write(fd, buf, std::strlen(buf));
   int err = errno;
   ::close(fd);
-  if (w < 0) return isolation::Failed(e, "write", "/proc/self/oom_score_adj", err);
+  // EACCES: lowering below our own minimum needs CAP_SYS_RESOURCE.
+  if (w < 0) return isolation::Failed(e, "oom_score_adj write", "/proc/self/oom_score_adj", err);
   return true;
 }
 
@@ -120,6 +121,15 @@ void SetupContainer(const ChildConfig& cfg) noexcept {
 // The task's own last steps, then execve. `report_fd` receives errors.
 [[noreturn]] void ExecTask(const ChildConfig& cfg, int report_fd) noexcept {
   StepError e;
+  // Default dispositions for everything: CLONE_CLEAR_SIGHAND keeps SIG_IGN, and the init's
+  // no-op handlers must not leak either (exec resets handlers, not ignores).
+  struct sigaction dfl;
+  std::memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; ++s) {
+    if (s == SIGKILL || s == SIGSTOP) continue;
+    ::sigaction(s, &dfl, nullptr);
+  }
   // A session of its own: terminal signals reach isoexec, which forwards them once.
   ::setsid();
   for (int i = 0; i < 3; ++i) {
@@ -184,13 +194,6 @@ void NoopHandler(int) {}
     ::close(exec_pipe[0]);
     // Errors go straight to the parent over the sync socket.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    struct sigaction dfl;
-    std::memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; ++s) {
-      if (s == SIGKILL || s == SIGSTOP) continue;
-      ::sigaction(s, &dfl, nullptr);
-    }
     g_exec_notify_fd = exec_pipe[1];
     ExecTask(cfg, cfg.sync_fd);
   }
@@ -267,9 +270,18 @@ void CloseUnneededFds(const ChildConfig& cfg) noexcept {
 
 }  // namespace
 
-void ChildMain(const ChildConfig& cfg) noexcept {
+void ChildMain(const ChildConfig& parent_cfg) noexcept {
   // Die with the supervisor: if it is gone, nobody would ever reap or kill this task.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Any fd we still need that sits on 0-2 (other than stdio in its own place) moves up first,
+  // so putting the task's stdio in place can never clobber it (swapped stdio, a closed stdin
+  // that made the sync socket fd 0, ...). A plain struct copy on the stack: no allocation.
+  ChildConfig cfg = parent_cfg;
+  const auto lift = [](int fd) { return fd >= 0 && fd < 3 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 3) : fd; };
+  cfg.sync_fd = lift(cfg.sync_fd);
+  cfg.netns_fd = lift(cfg.netns_fd);
+  for (int i = 0; i < 3; ++i)
+    if (cfg.stdio[i] != i) cfg.stdio[i] = lift(cfg.stdio[i]);
   ::umask(0);
   SyncMsg go;
   ssize_t n;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cctype>
 #include <climits>
 #include <cstring>
 #include <fstream>
@@ -55,31 +56,6 @@ struct Prepared {
   std::vector<sock_filter> seccomp;
   UniqueFd netns;
 };
-
-Result<bool> HaveCapSysResource() {
-  ISOEXEC_ASSIGN_OR_RETURN(std::string status, ReadFile("/proc/self/status"));
-  auto pos = status.find("CapEff:");
-  if (pos == std::string::npos) return false;
-  uint64_t eff = std::strtoull(status.c_str() + pos + 7, nullptr, 16);
-  return (eff >> CAP_SYS_RESOURCE) & 1;
-}
-
-Result<int> OwnOomScoreAdj() {
-  ISOEXEC_ASSIGN_OR_RETURN(std::string s, ReadFile("/proc/self/oom_score_adj"));
-  return std::atoi(s.c_str());
-}
-
-Status CheckOomScoreAdj(int value) {
-  if (value < -1000 || value > 1000)
-    return Fail(Error::Invalid("--oom-score-adj", fmt::format("must be from -1000 to 1000, got {}", value)));
-  ISOEXEC_ASSIGN_OR_RETURN(int own, OwnOomScoreAdj());
-  ISOEXEC_ASSIGN_OR_RETURN(bool can_lower, HaveCapSysResource());
-  if (value < own && !can_lower)
-    return Fail(Error::Invalid(
-        "--oom-score-adj",
-        fmt::format("{} is below isoexec's own value {} and CAP_SYS_RESOURCE is missing", value, own)));
-  return Ok();
-}
 
 isolation::RootView MakeView(const spec::TaskSpec& spec, const std::string& rootfs) {
   isolation::RootView view;
@@ -133,14 +109,28 @@ tl::expected<void, LaunchFailure> Prepare(const spec::TaskSpec& spec, const std:
   }
   auto caps = isolation::ResolveCapabilities(spec.security.cap_add, spec.security.cap_drop);
   if (!caps) return Failure(std::move(caps.error()), "capabilities");
-  p->caps = isolation::CapSetsFor(*caps, p->user.uid == 0);
+  uint64_t mask = *caps;
+  // A non-root task sharing the host's PID namespace would keep CAP_KILL (ambient) and could
+  // signal any host process, root's included. It only gets it when asked for explicitly.
+  if (p->user.uid != 0 && spec.namespaces.pid == spec::NsMode::kHost) {
+    bool asked = false;
+    for (const auto& c : spec.security.cap_add) {
+      auto n = isolation::ParseCapability("--cap-add", c);
+      if (n && *n == CAP_KILL) asked = true;
+      std::string lower;
+      for (char ch : c) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (lower == "all") asked = true;
+    }
+    if (!asked) mask &= ~(uint64_t{1} << CAP_KILL);
+  }
+  p->caps = isolation::CapSetsFor(mask, p->user.uid == 0);
 
   auto filter = isolation::CompileSeccomp(spec.security.seccomp);
   if (!filter) return Failure(std::move(filter.error()), "seccomp");
   p->seccomp = std::move(*filter);
 
-  if (auto s = CheckOomScoreAdj(spec.process.oom_score_adj); !s)
-    return Failure(std::move(s.error()), "oom_score_adj");
+  // Whether isoexec may set a lower oom_score_adj is the kernel's call (CAP_SYS_RESOURCE and
+  // the process's minimum): the child's write decides, and its error names --oom-score-adj.
 
   // argv[0] is the in-task path (Nomad).
   p->argv_storage = spec.process.argv;
@@ -185,6 +175,29 @@ std::vector<cgroup::DeviceRule> DeviceRules(const std::vector<isolation::DeviceN
   return rules;
 }
 
+// The flag or spec field a child setup step belongs to, so every error names it.
+std::string_view FlagForStep(std::string_view step) {
+  struct Map {
+    std::string_view prefix, flag;
+  };
+  static constexpr Map kMap[] = {
+      {"bind", "--bind/--chroot-env"},        {"create mount point", "--bind/--chroot-env"},
+      {"stat bind source", "--bind/--chroot-env"}, {"mknod", "--device"},
+      {"create device", "--device"},          {"chdir", "--workdir"},
+      {"sethostname", "--hostname"},          {"join network", "--net"},
+      {"bring up loopback", "--net"},         {"socket", "--net"},
+      {"oom_score_adj", "--oom-score-adj"},   {"seccomp", "--seccomp"},
+      {"setresuid", "--user"},                {"setresgid", "--user"},
+      {"setgroups", "--user"},                {"cap", "--cap-add/--cap-drop"},
+      {"keepcaps", "--cap-add/--cap-drop"},   {"ambient", "--cap-add/--cap-drop"},
+      {"mount root tmpfs", "root"},           {"bind root", "--rootfs"},
+      {"pivot_root", "--rootfs (try --no-pivot-root)"},
+  };
+  for (const auto& m : kMap)
+    if (step.substr(0, m.prefix.size()) == m.prefix) return m.flag;
+  return {};
+}
+
 std::string Message(const SyncMsg& m) {
   std::string step(m.step), path(m.path);
   if (m.exec_failed) {
@@ -193,7 +206,9 @@ std::string Message(const SyncMsg& m) {
                          path, std::strerror(m.err));
     return fmt::format("exec `{}`: {}", path, std::strerror(m.err));
   }
-  return fmt::format("container setup failed at {} `{}`: {}", step, path, std::strerror(m.err));
+  std::string_view flag = FlagForStep(step);
+  return fmt::format("{}{}container setup failed at {} `{}`: {}", flag, flag.empty() ? "" : ": ",
+                     step, path, std::strerror(m.err));
 }
 
 // First child of `pid` (the task forked by init).

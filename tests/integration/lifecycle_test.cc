@@ -329,3 +329,120 @@ TEST(Lifecycle, FiftyDetachedTasksAtOnceLeaveNothing) {
 
 }  // namespace
 }  // namespace isoexec::test
+
+namespace isoexec::test {
+namespace {
+
+TEST(ExecCli, RunsInsideTheTaskWithItsIdentityAndExitCodes) {
+  REQUIRE_ROOT();
+  TestRoot root;
+  std::string id = Detach({"--name", "exec1", "--user", "runner", "--env", "A=1", "--rootfs",
+                           root.path(), "--", "/bin/sleep", "60"});
+  auto r = RunIsoexec({"exec", id, "--", "/bin/testinit", "id"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "uid=1000")) << r.out;
+  r = RunIsoexec({"exec", id, "--", "/bin/testinit", "env"});
+  EXPECT_TRUE(Contains(r.out, "A=1\n")) << r.out;
+  r = RunIsoexec({"exec", "-e", "B=2", id, "--", "/bin/testinit", "env"});
+  EXPECT_TRUE(Contains(r.out, "A=1\n") && Contains(r.out, "B=2\n")) << r.out;
+  r = RunIsoexec({"exec", "--user", "0", id, "--", "/bin/testinit", "id"});
+  EXPECT_TRUE(Contains(r.out, "uid=0")) << r.out;
+  // Same cgroup and PID namespace as the task.
+  auto task_cg = ReadFileOr("/proc/" + std::to_string(Inspect(id)["pid"].get<int>()) + "/cgroup");
+  r = RunIsoexec({"exec", id, "--", "/bin/cat", "/proc/self/cgroup"});
+  EXPECT_EQ(r.out, task_cg);
+  r = RunIsoexec({"exec", id, "--", "/bin/testinit", "pid"});
+  EXPECT_FALSE(Contains(r.out, "pid=1 ")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "ppid=0")) << r.out;  // its parent is outside the namespace
+  EXPECT_EQ(RunIsoexec({"exec", id, "--", "/bin/testinit", "exit", "43"}).exit_code, 43);
+  EXPECT_EQ(RunIsoexec({"exec", id, "--", "/bin/testinit", "signal", "15"}).exit_code, 143);
+  EXPECT_EQ(RunIsoexec({"exec", id, "--", "nosuch"}).exit_code, 127);
+  auto t0 = std::chrono::steady_clock::now();
+  r = RunIsoexec({"exec", "--timeout", "300ms", id, "--", "/bin/sleep", "10"});
+  EXPECT_EQ(r.exit_code, 124);
+  EXPECT_TRUE(Contains(r.err, "deadline")) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(5));
+  r = RunIsoexec({"exec", "-i", id, "--", "/bin/head", "-n1"}, seconds(10), "hello from stdin\n");
+  EXPECT_EQ(r.out, "hello from stdin\n");
+  // Nomad's HandlerExec: a failing command's output and status come back.
+  r = RunIsoexec({"exec", id, "--", "/bin/stat", "lkjhdsaflkjshowaisxmcvnlia"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(Contains(r.err, "No such file or directory")) << r.err;
+  EXPECT_EQ(RunIsoexec({"delete", "--force", id}).exit_code, 0);
+  r = RunIsoexec({"exec", id, "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 125);
+}
+
+TEST(ExecCli, InteractiveTerminalInsideTheTask) {
+  REQUIRE_ROOT();
+  if (::access("/usr/bin/script", X_OK) != 0) GTEST_SKIP() << "needs script(1) (util-linux) for a real terminal";
+  TestRoot root;
+  std::string id = Detach({"--name", "tty1", "--rootfs", root.path(), "--", "/bin/sleep", "60"});
+  // script(1) gives isoexec a real terminal; the task's side is a pty from its own devpts.
+  std::string cmd = std::string(ISOEXEC_BIN) + " --state-dir " + StateDir() + " exec -it " + id +
+                    " -- /bin/sh -c 'tty; stty size; echo hello stdout; echo hello stderr >&2; exit 43'";
+  auto r = RunCommand({"/usr/bin/script", "-qefc", "stty cols 100 rows 40; " + cmd, "/dev/null"}, seconds(20));
+  EXPECT_EQ(r.exit_code, 43) << r.out << r.err;
+  EXPECT_TRUE(Contains(r.out, "/dev/pts/")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "40 100")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "hello stdout\r\nhello stderr\r\n")) << r.out;  // merged, CRLF
+  EXPECT_EQ(RunIsoexec({"delete", "--force", id}).exit_code, 0);
+}
+
+TEST(StatsCli, SamplesOfARunningTask) {
+  REQUIRE_ROOT();
+  TestRoot root;
+  std::string id = Detach({"--name", "st1", "--memory", "128M", "--rootfs", root.path(), "--",
+                           "/bin/testinit", "memhog", "40", "60"});
+  // Wait until the task has touched its memory (a loaded machine may take a while).
+  ProcResult r;
+  json j;
+  for (int i = 0; i < 50; ++i) {
+    r = RunIsoexec({"stats", "--no-stream", "--json", id});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    j = json::parse(Trim(r.out));
+    if (j["memory"]["usage_bytes"].get<uint64_t>() >= (30ull << 20)) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_EQ(j["id"], id);
+  EXPECT_GE(j["memory"]["usage_bytes"].get<uint64_t>(), 30ull << 20);
+  EXPECT_EQ(j["memory"]["limit_bytes"].get<uint64_t>(), 128ull << 20);
+  EXPECT_FALSE(j["memory"]["measured"].empty());
+  EXPECT_FALSE(j["pids"].empty());
+  r = RunIsoexec({"stats", "--no-stream", id});
+  EXPECT_TRUE(Contains(r.out, "CPU %")) << r.out;
+  EXPECT_TRUE(Contains(r.out, id)) << r.out;
+  // Streaming: a sample per interval.
+  auto bg = StartIsoexec({"stats", "--json", "--interval", "200ms", id});
+  std::string out = bg.ReadUntil("\n{", seconds(5));
+  ::kill(bg.pid, SIGTERM);
+  bg.Wait();
+  EXPECT_GE(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_EQ(RunIsoexec({"delete", "--force", id}).exit_code, 0);
+}
+
+TEST(StatsCli, StatsFileOfAForegroundTask) {
+  REQUIRE_ROOT();
+  TestRoot root;
+  TempDir out;
+  std::string file = out.path() + "/stats.jsonl", status = out.path() + "/status.json";
+  auto r = RunIsoexec({"run", "--stats-file", file, "--stats-interval", "200ms", "--status-file",
+                       status, "--rootfs", root.path(), "--", "/bin/testinit", "burn", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(ReadFileOr(file));
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    auto j = json::parse(line);
+    EXPECT_TRUE(j.contains("cpu") && j.contains("memory") && j.contains("timestamp_ns"));
+    ++n;
+  }
+  EXPECT_GE(n, 3);
+  auto s = json::parse(ReadFileOr(status, "{}"));
+  // burn 2 spins for 1-2 s of wall time; on a busy 2-core machine it still gets well over 0.2 s.
+  EXPECT_GT(s["cpu_user_ns"].get<uint64_t>() + s["cpu_system_ns"].get<uint64_t>(), 200'000'000u);
+  EXPECT_GT(s["memory_peak_bytes"].get<uint64_t>(), 0u);
+}
+
+}  // namespace
+}  // namespace isoexec::test
