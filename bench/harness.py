@@ -539,9 +539,10 @@ def interleaved(env, names, table, rounds, warmup, section):
     return samples, paired, failures
 
 
-def probe(env, table, names, section):
+def probe(env, table, names, section, sweep=False):
     """Every contender must work once before it is timed; returns {name: why} of those that
-    do not (they are left out, with a note)."""
+    do not (they are left out, with a note). sweep: force-delete leftover crun/runc
+    containers afterwards (not when long-running containers are the exec/stats targets)."""
     broken = {}
     path = os.path.join(env.raw, f"probe-{section}.tmp")
     with open(path, "w+b") as ef:
@@ -555,7 +556,8 @@ def probe(env, table, names, section):
     os.unlink(path)
     for n, why in broken.items():
         env.notes.append(f"{section}: {n} does not work here and was left out ({why})")
-    sweep_runtimes(env)
+    if sweep:
+        sweep_runtimes(env)
     return broken
 
 
@@ -583,7 +585,7 @@ def section_launch(env, res):
     order = ["isoexec-full", "crun-full", "runc-full", "bwrap-full", "unshare-full",
              "isoexec-mnt", "crun-mnt", "runc-mnt", "bwrap-mnt", "unshare-mnt", "spawn"]
     names = [n for n in order if n in table]
-    broken = probe(env, table, names, "launch")
+    broken = probe(env, table, names, "launch", sweep=True)
     names = [n for n in names if n not in broken]
     rounds, warmup = env.rounds, env.warmup
     log(f"launch: {len(names)} contenders x {rounds} rounds (+{warmup} warm-up), interleaved")
@@ -983,7 +985,9 @@ def section_exec(env, res):
         for n, why in broken.items():
             out["contenders"][n] = {"label": table[n]["label"], "n": 0, "error": why[:200]}
         for n in names:
+            cpu = env.cpu_samples["exec"].get(n) or []
             e = {"label": table[n]["label"], **summarize(samples[n]),
+                 "cpu_median_ms": round(statistics.median(cpu) / 1e6, 3) if cpu else None,
                  "failures": len(failures[n]), "failure_examples": failures[n][:2]}
             if "isoexec-exec" in samples and samples["isoexec-exec"] and samples[n] and \
                     n != "isoexec-exec":
@@ -1112,7 +1116,10 @@ def section_stats(env, res):
             samples, _, failures = interleaved(env, names, table, env.rounds, env.warmup,
                                                "stats")
             for n in names:
+                cpu = env.cpu_samples["stats"].get(n) or []
                 out["contenders"][n] = {"label": table[n]["label"], **summarize(samples[n]),
+                                        "cpu_median_ms": round(statistics.median(cpu) / 1e6, 3)
+                                        if cpu else None,
                                         "failures": len(failures[n]),
                                         "failure_examples": failures[n][:2]}
         # In-process floor: reading the v1 files a sample needs, from Python.
@@ -1419,14 +1426,20 @@ def report(env, res):
     if "exec" in res:
         ex = res["exec"]
         L.append("## Exec of `/bin/true` into a running task\n")
+        L.append(f"{ex['rounds']} interleaved rounds into a sleeping task (full isolation); "
+                 "CPU = user+system of the exec's process tree.\n")
         rows = []
         for n, c in ex["contenders"].items():
             if c.get("error") or not c.get("n"):
-                rows.append([c["label"], c.get("error", "no samples"), "", ""])
+                why = c.get("error") or "failed: " + str((c.get("failure_examples") or
+                                                          [{}])[0].get("stderr", ""))[:80]
+                rows.append([c["label"], why, "", "", ""])
             else:
                 rows.append([c["label"], fmt_ms(c["median_ms"]), fmt_ms(c["p90_ms"]),
-                             fmt_ratio(c.get("isoexec_over_this"))])
-        L.append(md_table(["contender", "median ms", "p90 ms", "isoexec ÷ this"], rows))
+                             fmt_ratio(c.get("isoexec_over_this")),
+                             fmt_ms(c.get("cpu_median_ms"))])
+        L.append(md_table(["contender", "median ms", "p90 ms", "isoexec ÷ this", "CPU ms"],
+                          rows))
         L.append("")
 
     if "memory" in res:
@@ -1474,10 +1487,13 @@ def report(env, res):
         rows = []
         for n, c in res["stats"]["contenders"].items():
             if c.get("error") or not c.get("n"):
-                rows.append([c["label"], c.get("error", "no samples"), ""])
+                why = c.get("error") or "failed: " + str((c.get("failure_examples") or
+                                                          [{}])[0].get("stderr", ""))[:80]
+                rows.append([c["label"], why, "", ""])
             else:
-                rows.append([c["label"], fmt_ms(c["median_ms"]), fmt_ms(c["p90_ms"])])
-        L.append(md_table(["how", "median ms", "p90 ms"], rows))
+                rows.append([c["label"], fmt_ms(c["median_ms"]), fmt_ms(c["p90_ms"]),
+                             fmt_ms(c.get("cpu_median_ms"))])
+        L.append(md_table(["how", "median ms", "p90 ms", "CPU ms"], rows))
         L.append("")
 
     if "syscalls" in res:

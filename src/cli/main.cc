@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "cli/common.h"
+#include "cli/executor_cmd.h"
 #include "cli/run_cmd.h"
 #include "cli/task_cmds.h"
 #include "cli/spec_cmd.h"
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   cli::AddVersionCommands(app, global, &exit_code);
   cli::AddSpecCommand(app, &exit_code);
   cli::AddSuperviseCommand(app, global, &exit_code);
+  cli::AddExecutorCommand(app, &exit_code);
   cli::AddManCommands(app, &exit_code);  // last: it documents every verb above
   std::vector<std::string> args;
   for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 wants them reversed

@@ -19,6 +19,7 @@
 #include "cli/task_ref.h"
 #include "runtime/control.h"
 #include "stats/sample.h"
+#include "stats/proc.h"
 #include "stats/table.h"
 
 namespace isoexec::cli {
@@ -116,7 +117,7 @@ int Stats(const StatsFlags& f, const GlobalOptions& g) {
         if (s.last) rows.push_back(*s.last);
       // Refreshed in place on a terminal; appended otherwise.
       if (live) fmt::print("\033[2J\033[H");
-      fmt::print("{}", stats::RenderTable(rows, true));
+      fmt::print("{}", stats::RenderTable(rows, true, stats::HostMemoryBytes()));
     }
     std::fflush(stdout);
     bool all_done = true;
@@ -127,7 +128,7 @@ int Stats(const StatsFlags& f, const GlobalOptions& g) {
     std::vector<stats::Sample> rows;
     for (auto& s : streams)
       if (s.last) rows.push_back(*s.last);
-    fmt::print("{}", stats::RenderTable(rows, true));
+    fmt::print("{}", stats::RenderTable(rows, true, stats::HostMemoryBytes()));
   }
   return 0;
 }

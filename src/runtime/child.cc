@@ -288,6 +288,9 @@ void ChildMain(const ChildConfig& parent_cfg) noexcept {
   while ((n = ::recv(cfg.sync_fd, &go, sizeof go, 0)) < 0 && errno == EINTR) {
   }
   if (n != static_cast<ssize_t>(sizeof go) || go.type != MsgType::kGo) ::_exit(kExitSetupFailed);
+  for (size_t i = 0; i < cfg.ncgroup_join_fds; ++i) {
+    if (::write(cfg.cgroup_join_fds[i], "0", 1) != 1) DieErr(cfg.sync_fd, "join cgroup", "tasks", errno);
+  }
   CloseUnneededFds(cfg);
 
   SetupContainer(cfg);

@@ -27,6 +27,7 @@
 #include "isolation/seccomp.h"
 #include "isolation/user.h"
 #include "runtime/child.h"
+#include "runtime/security_plan.h"
 #include "runtime/sync_protocol.h"
 #include "sys/syscalls.h"
 
@@ -107,27 +108,10 @@ tl::expected<void, LaunchFailure> Prepare(const spec::TaskSpec& spec, const std:
     if (!user) return Failure(std::move(user.error()), "user");
     p->user = std::move(*user);
   }
-  auto caps = isolation::ResolveCapabilities(spec.security.cap_add, spec.security.cap_drop);
-  if (!caps) return Failure(std::move(caps.error()), "capabilities");
-  uint64_t mask = *caps;
-  // A non-root task sharing the host's PID namespace would keep CAP_KILL (ambient) and could
-  // signal any host process, root's included. It only gets it when asked for explicitly.
-  if (p->user.uid != 0 && spec.namespaces.pid == spec::NsMode::kHost) {
-    bool asked = false;
-    for (const auto& c : spec.security.cap_add) {
-      auto n = isolation::ParseCapability("--cap-add", c);
-      if (n && *n == CAP_KILL) asked = true;
-      std::string lower;
-      for (char ch : c) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (lower == "all") asked = true;
-    }
-    if (!asked) mask &= ~(uint64_t{1} << CAP_KILL);
-  }
-  p->caps = isolation::CapSetsFor(mask, p->user.uid == 0);
-
-  auto filter = isolation::CompileSeccomp(spec.security.seccomp);
-  if (!filter) return Failure(std::move(filter.error()), "seccomp");
-  p->seccomp = std::move(*filter);
+  auto security = PrepareSecurity(spec, p->user.uid);
+  if (!security) return Failure(std::move(security.error()), "security");
+  p->caps = security->caps;
+  p->seccomp = std::move(security->seccomp);
 
   // Whether isoexec may set a lower oom_score_adj is the kernel's call (CAP_SYS_RESOURCE and
   // the process's minimum): the child's write decides, and its error names --oom-score-adj.
@@ -300,6 +284,21 @@ tl::expected<std::unique_ptr<Container>, LaunchFailure> Container::Launch(
   if (cfg.hostname) flags |= CLONE_NEWUTS;
   if (cfg.loopback_up) flags |= CLONE_NEWNET;
 
+  // cgroup v1: the child joins by itself (see ChildConfig::cgroup_join_fds).
+  std::vector<UniqueFd> join_fds;
+  if (c->cgroup_->CloneIntoFd() < 0) {
+    for (const auto& dir : c->cgroup_->dirs()) {
+      UniqueFd fd(::open((dir + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
+      if (!fd || join_fds.size() == ChildConfig::kMaxCgroupFds) {
+        join_fds.clear();  // fall back to the parent moving the child
+        break;
+      }
+      cfg.cgroup_join_fds[join_fds.size()] = fd.get();
+      join_fds.push_back(std::move(fd));
+    }
+    cfg.ncgroup_join_fds = join_fds.size();
+  }
+
   int pidfd = -1;
   sys::CloneArgs args;
   args.flags = flags;
@@ -338,7 +337,8 @@ tl::expected<std::unique_ptr<Container>, LaunchFailure> Container::Launch(
   };
 
   // Without CLONE_INTO_CGROUP (v1, or the clone fallback) the child joins before it runs.
-  if (args.cgroup_fd < 0 || !used_clone3) {
+  join_fds.clear();
+  if ((args.cgroup_fd < 0 || !used_clone3) && cfg.ncgroup_join_fds == 0) {
     if (auto s = c->cgroup_->AddProcess(pid); !s)
       return fail_after_clone(std::move(s.error()), "cgroup", kExitSetupFailed);
   }

@@ -25,6 +25,8 @@
 // caller dies, the final process sees EOF instead and exits.
 #include "runtime/exec_into.h"
 
+#include "runtime/security_plan.h"
+
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/openat2.h>
@@ -523,12 +525,11 @@ tl::expected<void, LaunchFailure> Prepare(const ExecTarget& target, const ExecRe
     if (!user) return Failure(std::move(user.error()), "user");
     p->user = std::move(*user);
   }
-  auto caps = isolation::ResolveCapabilities(spec.security.cap_add, spec.security.cap_drop);
-  if (!caps) return Failure(std::move(caps.error()), "capabilities");
-  p->caps = isolation::CapSetsFor(*caps, p->user.uid == 0);
-  auto filter = isolation::CompileSeccomp(spec.security.seccomp);
-  if (!filter) return Failure(std::move(filter.error()), "seccomp");
-  p->seccomp = std::move(*filter);
+  // The same privileges the task's own processes got (caps, seccomp).
+  auto security = PrepareSecurity(spec, p->user.uid);
+  if (!security) return Failure(std::move(security.error()), "security");
+  p->caps = security->caps;
+  p->seccomp = std::move(security->seccomp);
 
   p->env_storage = request.env.empty() ? TaskEnv(spec, user_set, p->user) : request.env;
   p->argv_storage = request.argv;

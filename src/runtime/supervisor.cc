@@ -425,11 +425,20 @@ void Supervisor::OnOutput(int which) {
 void Supervisor::Finish() {
   WriteStatsFile();  // the last sample, while the cgroup still exists
   stats_file_.reset();
+  // Samplers point at the cgroup object Destroy() frees below.
+  stats_file_sampler_.reset();
+  stats_file_timer_.reset();
   exit_ = container_->Collect();
   exit_.timed_out = timed_out_;
   // Whatever the main process left behind (--pid host) dies with it.
   (void)container_->KillAll();
   ReapOrphans(0);
+  for (auto& c : clients_) {
+    if (!c->sampler) continue;
+    if (c->stats_timer) Respond(*c, R"({"ok":true,"end":true})");
+    c->sampler.reset();
+    c->stats_timer.reset();
+  }
   if (auto s = container_->Destroy(); !s) {
     o_.state.warnings.push_back(s.error().str());
     log::Warn(s.error().str());
@@ -442,7 +451,6 @@ void Supervisor::Finish() {
   if (o_.on_exit) o_.on_exit(exit_);
   for (auto& c : clients_) {
     if (c->wait) Respond(*c, ExitLine());
-    if (c->stats_timer) Respond(*c, R"({"ok":true,"end":true})");
   }
 
   // Drain what the task wrote last; every writer is dead, so EOF comes promptly.

@@ -25,8 +25,8 @@ struct Rate {
 
 }  // namespace
 
-Sample Compute(const std::string& id, const Reading* prev, const Reading& cur,
-               const HostCpu& host, uint64_t max_usage_seen) {
+Sample Compute(const std::string& id, const Reading* prev, const Reading& cur, const HostCpu& host,
+               uint64_t max_usage_seen) {
   Sample s;
   s.id = id;
   s.timestamp_ns = cur.wall_ns;

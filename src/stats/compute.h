@@ -32,8 +32,8 @@ struct Reading {
 
 // The host's CPU capacity, for total_ticks and the percentage ceiling.
 struct HostCpu {
-  int cores = 0;          // online CPUs; 0 = unknown (no ceiling)
-  double total_mhz = 0;   // summed over the online CPUs; 0 = unknown (no total_ticks)
+  int cores = 0;         // online CPUs; 0 = unknown (no ceiling)
+  double total_mhz = 0;  // summed over the online CPUs; 0 = unknown (no total_ticks)
 };
 
 // `prev` is the previous reading of the same task (nullptr for the first sample: every rate
@@ -46,7 +46,7 @@ struct HostCpu {
 //   clocks are not read atomically, so a short interval can overshoot (Nomad #3228, #25594).
 // - A process counts from the second time it is seen with the same start time (a reused pid
 //   is a new process).
-Sample Compute(const std::string& id, const Reading* prev, const Reading& cur,
-               const HostCpu& host, uint64_t max_usage_seen);
+Sample Compute(const std::string& id, const Reading* prev, const Reading& cur, const HostCpu& host,
+               uint64_t max_usage_seen);
 
 }  // namespace isoexec::stats

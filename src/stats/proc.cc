@@ -5,9 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
-#include <cstdio>
+#include <utility>
 
 #include "base/file.h"
 #include "cgroup/parsers.h"
@@ -25,8 +26,8 @@ std::optional<uint64_t> ParseU64(std::string_view s) {
 
 std::string_view TrimSpace(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' ||
-                        s.back() == '\r'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
     s.remove_suffix(1);
   return s;
 }
@@ -39,7 +40,8 @@ std::optional<uint64_t> StatusKb(std::string_view text, std::string_view key) {
     std::string_view line = text.substr(pos, eol == std::string_view::npos ? eol : eol - pos);
     if (line.substr(0, key.size()) == key) {
       std::string_view v = TrimSpace(line.substr(key.size()));
-      if (v.size() >= 3 && v.substr(v.size() - 3) == " kB") v = TrimSpace(v.substr(0, v.size() - 3));
+      if (v.size() >= 3 && v.substr(v.size() - 3) == " kB")
+        v = TrimSpace(v.substr(0, v.size() - 3));
       auto kb = ParseU64(v);
       if (!kb || *kb > UINT64_MAX / 1024) return std::nullopt;
       return *kb * 1024;
@@ -173,11 +175,20 @@ uint64_t HostMemoryBytes() {
   return StatusKb(*meminfo, "MemTotal:").value_or(0);
 }
 
-size_t ProcReader::DefaultFdBudget() {
-  struct rlimit rl {};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 4096;
-  return std::clamp<size_t>(static_cast<size_t>(rl.rlim_cur / 4), 64, 4096);
+namespace {
+std::atomic<size_t> g_kept_fds{0};
+}  // namespace
+
+size_t ProcReader::ProcessFdBudget() {
+  static const size_t budget = [] {
+    struct rlimit rl {};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return size_t{4096};
+    return std::clamp<size_t>(static_cast<size_t>(rl.rlim_cur / 4), 64, 4096);
+  }();
+  return budget;
 }
+
+size_t ProcReader::ProcessKeptFds() { return g_kept_fds.load(); }
 
 ProcReader::ProcReader(std::string proc_root, size_t max_open_fds)
     : proc_root_(std::move(proc_root)), max_open_fds_(max_open_fds) {
@@ -188,21 +199,65 @@ ProcReader::ProcReader(std::string proc_root, size_t max_open_fds)
   buf_.resize(1024);
 }
 
+ProcReader::~ProcReader() { g_kept_fds -= open_fds_; }
+
+ProcReader::ProcReader(ProcReader&& o) noexcept
+    : proc_root_(std::move(o.proc_root_)),
+      max_open_fds_(o.max_open_fds_),
+      open_fds_(std::exchange(o.open_fds_, 0)),
+      hz_(o.hz_),
+      page_size_(o.page_size_),
+      entries_(std::move(o.entries_)),
+      buf_(std::move(o.buf_)),
+      len_(o.len_) {
+  o.entries_.clear();
+}
+
+ProcReader& ProcReader::operator=(ProcReader&& o) noexcept {
+  if (this != &o) {
+    g_kept_fds -= open_fds_;
+    proc_root_ = std::move(o.proc_root_);
+    max_open_fds_ = o.max_open_fds_;
+    open_fds_ = std::exchange(o.open_fds_, 0);
+    hz_ = o.hz_;
+    page_size_ = o.page_size_;
+    entries_ = std::move(o.entries_);
+    o.entries_.clear();
+    buf_ = std::move(o.buf_);
+    len_ = o.len_;
+  }
+  return *this;
+}
+
+bool ProcReader::CanKeep(size_t n) const {
+  return open_fds_ + n <= max_open_fds_ && g_kept_fds.load() + n <= ProcessFdBudget();
+}
+
+void ProcReader::Kept(size_t n) {
+  open_fds_ += n;
+  g_kept_fds += n;
+}
+
+void ProcReader::Released(size_t n) {
+  open_fds_ -= n;
+  g_kept_fds -= n;
+}
+
 ProcReader::Got ProcReader::ReadProcFile(pid_t pid, UniqueFd& fd, const char* file, bool keep) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool fresh = !fd.valid();
     if (fresh) {
-      char path[64];
-      std::snprintf(path, sizeof path, "/%d/%s", pid, file);
-      fd.reset(::open((proc_root_ + path).c_str(), O_RDONLY | O_CLOEXEC));
+      std::string path = proc_root_ + "/" + std::to_string(pid) + "/" + file;
+      fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
       if (!fd) return Got::kGone;  // exited (ENOENT), or out of descriptors: skip it
-      if (keep) ++open_fds_;
+      if (keep) Kept(1);
     }
     len_ = 0;
     bool failed = false;
     for (;;) {
       if (len_ == buf_.size()) buf_.resize(buf_.size() * 2);
-      ssize_t n = ::pread(fd.get(), buf_.data() + len_, buf_.size() - len_, static_cast<off_t>(len_));
+      ssize_t n =
+          ::pread(fd.get(), buf_.data() + len_, buf_.size() - len_, static_cast<off_t>(len_));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         failed = true;
@@ -217,7 +272,7 @@ ProcReader::Got ProcReader::ReadProcFile(pid_t pid, UniqueFd& fd, const char* fi
     }
     // ESRCH: the process this fd was bound to is gone. The pid came from cgroup.procs just now,
     // so a kept fd may belong to an earlier process with the same number: reopen once.
-    if (keep) --open_fds_;
+    if (keep) Released(1);
     fd.reset();
     if (fresh) return Got::kGone;
   }
@@ -231,12 +286,12 @@ std::map<pid_t, ProcRaw> ProcReader::Read(const std::vector<pid_t>& pids, bool w
     if (std::binary_search(sorted.begin(), sorted.end(), it->first)) {
       if (!want_swap && it->second.status) {  // swap went back to 0: drop the status fds
         it->second.status.reset();
-        --open_fds_;
+        Released(1);
       }
       ++it;
       continue;
     }
-    open_fds_ -= (it->second.stat ? 1u : 0u) + (it->second.status ? 1u : 0u);
+    Released((it->second.stat ? 1u : 0u) + (it->second.status ? 1u : 0u));
     it = entries_.erase(it);
   }
 
@@ -249,13 +304,13 @@ std::map<pid_t, ProcRaw> ProcReader::Read(const std::vector<pid_t>& pids, bool w
     const size_t need = want_swap ? 2 : 1;
     if (it != entries_.end()) {
       e = &it->second;
-    } else if (open_fds_ + need <= max_open_fds_) {
+    } else if (CanKeep(need)) {
       e = &entries_[pid];
     }
     const bool keep = e != &scratch;
     auto forget = [&] {
       if (!keep) return;
-      open_fds_ -= (e->stat ? 1u : 0u) + (e->status ? 1u : 0u);
+      Released((e->stat ? 1u : 0u) + (e->status ? 1u : 0u));
       entries_.erase(pid);
     };
     if (ReadProcFile(pid, e->stat, "stat", keep) != Got::kOk) {
@@ -273,7 +328,7 @@ std::map<pid_t, ProcRaw> ProcReader::Read(const std::vector<pid_t>& pids, bool w
     raw.start_ticks = st->start_ticks;
     raw.rss_bytes = st->rss_pages * page_size_;
     if (want_swap) {
-      bool keep_status = keep && (e->status.valid() || open_fds_ < max_open_fds_);
+      bool keep_status = keep && (e->status.valid() || CanKeep(1));
       if (ReadProcFile(pid, e->status, "status", keep_status) == Got::kOk) {
         ProcStatusMemory mem = ParseProcStatusMemory(std::string_view(buf_.data(), len_));
         raw.swap_bytes = mem.swap_bytes.value_or(0);

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -60,13 +61,22 @@ uint64_t HostMemoryBytes();
 // Not thread-safe.
 class ProcReader {
  public:
-  // `max_open_fds` bounds the descriptors kept open; processes beyond it are read with
-  // open/read/close each time (still correct, about twice the cost). Default: a quarter of
-  // RLIMIT_NOFILE's soft limit, 64..4096 (256 with the usual 1024).
-  explicit ProcReader(std::string proc_root = "/proc", size_t max_open_fds = DefaultFdBudget());
-  static size_t DefaultFdBudget();
-  ProcReader(ProcReader&&) = default;
-  ProcReader& operator=(ProcReader&&) = default;
+  // Descriptors are kept open within two bounds: `max_open_fds` for this reader, and a
+  // process-wide budget shared by every ProcReader (ProcessFdBudget(): a quarter of
+  // RLIMIT_NOFILE's soft limit, 64..4096, so 256 with the usual 1024), so many concurrent
+  // samplers (one per `isoexec stats` client) cannot exhaust the process's descriptors.
+  // Processes beyond the bounds are read with open/read/close each time (still correct, about
+  // twice the cost).
+  explicit ProcReader(std::string proc_root = "/proc", size_t max_open_fds = SIZE_MAX);
+  ~ProcReader();
+  ProcReader(ProcReader&& other) noexcept;
+  ProcReader& operator=(ProcReader&& other) noexcept;
+  ProcReader(const ProcReader&) = delete;
+  ProcReader& operator=(const ProcReader&) = delete;
+
+  static size_t ProcessFdBudget();
+  // Descriptors kept open by every ProcReader of this process.
+  static size_t ProcessKeptFds();
 
   // One entry per pid still alive; processes that vanished meanwhile are left out. Kept
   // descriptors of pids not in `pids` are closed. `want_swap`: also read VmSwap from status
@@ -80,6 +90,9 @@ class ProcReader {
     UniqueFd stat, status;
   };
   enum class Got { kOk, kGone };
+  bool CanKeep(size_t n) const;
+  void Kept(size_t n);
+  void Released(size_t n);
   // Reads `file` of `pid` into buf_ through the kept fd (opening it when needed).
   Got ReadProcFile(pid_t pid, UniqueFd& fd, const char* file, bool keep);
 

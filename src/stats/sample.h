@@ -34,9 +34,8 @@
 namespace isoexec::stats {
 
 struct MemoryStats {
-  uint64_t rss_bytes = 0, cache_bytes = 0, swap_bytes = 0, mapped_file_bytes = 0,
-           usage_bytes = 0, max_usage_bytes = 0, kernel_usage_bytes = 0,
-           kernel_max_usage_bytes = 0, limit_bytes = 0;
+  uint64_t rss_bytes = 0, cache_bytes = 0, swap_bytes = 0, mapped_file_bytes = 0, usage_bytes = 0,
+           max_usage_bytes = 0, kernel_usage_bytes = 0, kernel_max_usage_bytes = 0, limit_bytes = 0;
   std::vector<std::string> measured;
   bool operator==(const MemoryStats&) const = default;
 };

@@ -30,7 +30,8 @@ Result<std::vector<pid_t>> Sampler::TaskPids() {
   // Fast path: the task cgroup has no child cgroups (kernfs keeps a directory's nlink at
   // 2 + subdirectories), so its own cgroup.procs is the whole set. cgroup.procs must be opened
   // afresh each time: a kept fd re-read at offset 0 returns a stale list.
-  if (!cgroup_dir_) cgroup_dir_.reset(::open(cg_->path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!cgroup_dir_)
+    cgroup_dir_.reset(::open(cg_->path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   struct stat st {};
   if (cgroup_dir_ && ::fstat(cgroup_dir_.get(), &st) == 0 && st.st_nlink <= 2) {
     UniqueFd fd(::openat(cgroup_dir_.get(), "cgroup.procs", O_RDONLY | O_CLOEXEC));

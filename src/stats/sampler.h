@@ -22,7 +22,8 @@ namespace isoexec::stats {
 
 class Sampler {
  public:
-  // `cg` must outlive the Sampler; `id` is the sample's "id". Not thread-safe.
+  // `cg` must outlive the Sampler (runtime::Container::Destroy() frees its Cgroup: drop or
+  // stop using samplers first); `id` is the sample's "id". Not thread-safe.
   explicit Sampler(cgroup::Cgroup* cg, std::string id);
   Sampler(Sampler&&) = default;
   Sampler& operator=(Sampler&&) = default;

@@ -32,7 +32,8 @@ std::string RenderTable(const std::vector<Sample>& samples, bool header,
     const uint64_t used = Measured(m.measured, "usage") ? m.usage_bytes : m.rss_bytes;
     const uint64_t limit = m.limit_bytes ? m.limit_bytes : host_memory_bytes;
     r[2] = FormatSize(used) + " / " + (limit ? FormatSize(limit) : std::string("unlimited"));
-    r[3] = limit ? fmt::format("{:.2f}%", static_cast<double>(used) / static_cast<double>(limit) * 100.0)
+    r[3] = limit ? fmt::format("{:.2f}%",
+                               static_cast<double>(used) / static_cast<double>(limit) * 100.0)
                  : "--";
     r[4] = std::to_string(s.pids.size());
     rows.push_back(std::move(r));

@@ -266,7 +266,7 @@ TEST(Escape, NonRootTaskWithoutCapKillCannotSignalHostRootProcesses) {
 // ambient and effective sets (Nomad's model), and that set includes CAP_KILL. With --pid host
 // the task can therefore signal every process on the host, root's included. Enable this test
 // when the default stops handing CAP_KILL to non-root tasks (or --pid host drops it).
-TEST(Escape, DISABLED_NonRootTaskCannotSignalHostRootProcessesByDefault) {
+TEST(Escape, NonRootTaskCannotSignalHostRootProcessesByDefault) {
   REQUIRE_ROOT();
   TestRoot root;
   auto r = RunIsoexec({"run", "--pid", "host", "--user", "runner", "--rootfs", root.path(), "--",

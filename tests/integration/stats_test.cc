@@ -160,8 +160,8 @@ TEST_F(StatsTest, CacheGrowsWhenTheTaskReadsAFile) {
   }
   std::printf("[   INFO   ] root on %s: the task %s\n", on_tmpfs ? "tmpfs" : "a disk filesystem",
               on_tmpfs ? "writes 50 MiB to tmpfs" : "reads a 50 MiB file");
-  const std::string work = on_tmpfs ? "dd if=/dev/zero of=/big bs=1M count=50 2>/dev/null"
-                                    : "cat /big > /dev/null";
+  const std::string work =
+      on_tmpfs ? "dd if=/dev/zero of=/big bs=1M count=50 2>/dev/null" : "cat /big > /dev/null";
   Start({"/bin/sh", "-c",
          "while [ ! -e /go ]; do sleep 0.05; done; " + work + "; touch /done; sleep 60"});
   ASSERT_TRUE(WaitFor(seconds(10), [&] { return Next().pids.size() >= 2; }));
@@ -220,10 +220,12 @@ TEST_F(StatsTest, BurningOneCoreIsAbout100Percent) {
     auto t0 = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(seconds(1));
     stats::Sample s = Next();
-    double wall = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+    double wall =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
     // On a busy host the burner may not get a whole core: expect what it was given.
     double expected = 100.0 * (1.0 - static_cast<double>(RunDelayNs(burner) - delay0) / wall);
-    SCOPED_TRACE(fmt::format("sample {}: expected {:.1f}% -> {}", i, expected, stats::SampleJson(s)));
+    SCOPED_TRACE(
+        fmt::format("sample {}: expected {:.1f}% -> {}", i, expected, stats::SampleJson(s)));
     EXPECT_NEAR(s.cpu.percent, expected, 20.0);
     EXPECT_GE(s.cpu.percent, 10.0);
     EXPECT_LE(s.cpu.system_percent, 20.0);
@@ -317,10 +319,16 @@ TEST_F(StatsTest, RealSamplesRoundTripThroughJson) {
   auto back = stats::ParseSampleJson(line);
   ASSERT_TRUE(back) << back.error().str();
   EXPECT_EQ(*back, s);
-  const std::set<std::string> known_mem = {"rss",   "cache",     "swap",
-                                           "mapped_file", "usage", "max_usage",
-                                           "max_usage_observed", "kernel_usage",
-                                           "kernel_max_usage", "limit"};
+  const std::set<std::string> known_mem = {"rss",
+                                           "cache",
+                                           "swap",
+                                           "mapped_file",
+                                           "usage",
+                                           "max_usage",
+                                           "max_usage_observed",
+                                           "kernel_usage",
+                                           "kernel_max_usage",
+                                           "limit"};
   for (const auto& n : s.memory.measured) EXPECT_TRUE(known_mem.count(n)) << n;
   for (const auto& n : {"rss", "cache", "usage", "limit"})
     EXPECT_TRUE(stats::Measured(s.memory.measured, n)) << n << " in " << line;
@@ -345,12 +353,11 @@ TEST_F(StatsTest, StreamSamplesAtOnceThenEveryIntervalUntilTheTaskEnds) {
   auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_TRUE(st) << st.error().str();
   ASSERT_FALSE(at.empty());
-  EXPECT_LT(at.front() - t0, milliseconds(100));             // the first sample at once
-  EXPECT_GE(at.size(), 4u);                                   // ~1 s / 200 ms
+  EXPECT_LT(at.front() - t0, milliseconds(100));  // the first sample at once
+  EXPECT_GE(at.size(), 4u);                       // ~1 s / 200 ms
   EXPECT_LE(at.size(), 7u);
-  EXPECT_LT(took, milliseconds(1800));                        // ended with the task
-  for (size_t i = 1; i < at.size(); ++i)
-    EXPECT_GE(at[i] - at[i - 1], milliseconds(150)) << i;
+  EXPECT_LT(took, milliseconds(1800));  // ended with the task
+  for (size_t i = 1; i < at.size(); ++i) EXPECT_GE(at[i] - at[i - 1], milliseconds(150)) << i;
 }
 
 TEST_F(StatsTest, StreamStopsWhenTheConsumerSaysSo) {
@@ -380,8 +387,7 @@ TEST_F(StatsTest, SamplingAGoneCgroupIsNotFound) {
   EXPECT_EQ(s.error().code(), Code::kNotFound) << s.error().str();
   // Stream treats it as the end once the task is gone.
   EXPECT_TRUE(stats::Stream(
-      sampler, milliseconds(10), [](const stats::Sample&) { return true; },
-      [] { return false; }));
+      sampler, milliseconds(10), [](const stats::Sample&) { return true; }, [] { return false; }));
 }
 
 }  // namespace

@@ -34,9 +34,9 @@ class Fixture {
   explicit Fixture(int n) {
     auto layout = cgroup::DetectLayout();
     if (!layout) Die(layout.error().str());
-    auto cg = cgroup::Create(*layout, {"isoexec", "stats-bench-" + std::to_string(::getpid()) +
-                                                      "-" + std::to_string(n)},
-                             {});
+    auto cg = cgroup::Create(
+        *layout, {"isoexec", "stats-bench-" + std::to_string(::getpid()) + "-" + std::to_string(n)},
+        {});
     if (!cg) Die(cg.error().str());
     cg_ = std::move(*cg);
     for (int i = 0; i < n; ++i) {
@@ -125,8 +125,12 @@ void BM_ProcReader(benchmark::State& state) {
   (void)reader.Read(*pids, state.range(1) != 0);
   for (auto _ : state) benchmark::DoNotOptimize(reader.Read(*pids, state.range(1) != 0));
 }
-BENCHMARK(BM_ProcReader)->Args({1, 0})->Args({100, 0})->Args({100, 1})
-    ->ArgNames({"procs", "swap"})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ProcReader)
+    ->Args({1, 0})
+    ->Args({100, 0})
+    ->Args({100, 1})
+    ->ArgNames({"procs", "swap"})
+    ->Unit(benchmark::kMicrosecond);
 
 // Without kept fds: open/read/close of every /proc/<pid>/stat each time.
 void BM_ProcReaderNoKeptFds(benchmark::State& state) {
@@ -140,8 +144,7 @@ BENCHMARK(BM_ProcReaderNoKeptFds)->Arg(100)->Unit(benchmark::kMicrosecond);
 void BM_Compute(benchmark::State& state) {
   Reading a, b;
   a.cgroup.memory_measured = b.cgroup.memory_measured = {"rss", "cache", "usage", "max_usage"};
-  a.cgroup.cpu_measured = b.cgroup.cpu_measured = {"cpu_user_ns", "cpu_system_ns",
-                                                   "cpu_total_ns"};
+  a.cgroup.cpu_measured = b.cgroup.cpu_measured = {"cpu_user_ns", "cpu_system_ns", "cpu_total_ns"};
   b.mono_ns = 1'000'000'000;
   b.cgroup.cpu_total_ns = 500'000'000;
   for (pid_t p = 1; p <= state.range(0); ++p) {

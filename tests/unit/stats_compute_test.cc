@@ -19,8 +19,9 @@ cgroup::RawStats V1Raw(uint64_t total_ns, uint64_t user_ns, uint64_t system_ns) 
   r.kernel_usage = 30;
   r.kernel_max_usage = 40;
   r.limit = 4096;
-  r.memory_measured = {"rss",          "cache",        "swap",  "mapped_file",      "usage",
-                       "max_usage",    "kernel_usage", "kernel_max_usage", "limit"};
+  r.memory_measured = {"rss",   "cache",     "swap",         "mapped_file",
+                       "usage", "max_usage", "kernel_usage", "kernel_max_usage",
+                       "limit"};
   r.cpu_total_ns = total_ns;
   r.cpu_user_ns = user_ns;
   r.cpu_system_ns = system_ns;
@@ -31,8 +32,7 @@ cgroup::RawStats V1Raw(uint64_t total_ns, uint64_t user_ns, uint64_t system_ns) 
   return r;
 }
 
-Reading At(int64_t mono_ns, cgroup::RawStats raw,
-           cgroup::Version v = cgroup::Version::kV1) {
+Reading At(int64_t mono_ns, cgroup::RawStats raw, cgroup::Version v = cgroup::Version::kV1) {
   Reading r;
   r.version = v;
   r.cgroup = std::move(raw);
@@ -45,8 +45,8 @@ const HostCpu kHost{.cores = 2, .total_mhz = 5000};
 
 TEST(StatsCompute, FirstSampleHasZeroRatesButEveryCounter) {
   Reading cur = At(5 * kSec, V1Raw(3 * kSec, 2 * kSec, kSec));
-  cur.procs[42] = {.user_ns = kSec, .system_ns = 0, .start_ticks = 9, .rss_bytes = 4096,
-                   .swap_bytes = 8192};
+  cur.procs[42] = {
+      .user_ns = kSec, .system_ns = 0, .start_ticks = 9, .rss_bytes = 4096, .swap_bytes = 8192};
   Sample s = Compute("web", nullptr, cur, kHost, 0);
   EXPECT_EQ(s.id, "web");
   EXPECT_EQ(s.timestamp_ns, cur.wall_ns);
@@ -69,10 +69,9 @@ TEST(StatsCompute, FirstSampleHasZeroRatesButEveryCounter) {
   EXPECT_EQ(s.memory.measured,
             (std::vector<std::string>{"rss", "cache", "swap", "mapped_file", "usage", "max_usage",
                                       "kernel_usage", "kernel_max_usage", "limit"}));
-  EXPECT_EQ(s.cpu.measured,
-            (std::vector<std::string>{"percent", "user_percent", "system_percent", "user_ns",
-                                      "system_ns", "throttled_periods", "throttled_ns",
-                                      "total_ticks"}));
+  EXPECT_EQ(s.cpu.measured, (std::vector<std::string>{"percent", "user_percent", "system_percent",
+                                                      "user_ns", "system_ns", "throttled_periods",
+                                                      "throttled_ns", "total_ticks"}));
   ASSERT_EQ(s.pids.size(), 1u);
   EXPECT_EQ(s.pids[42].rss_bytes, 4096u);
   EXPECT_EQ(s.pids[42].swap_bytes, 8192u);
@@ -137,8 +136,7 @@ TEST(StatsCompute, PercentIsRoundedToThousandths) {
 TEST(StatsCompute, TotalFromUserPlusSystemWhenTotalIsMissing) {
   cgroup::RawStats ra = V1Raw(0, kSec, kSec);
   cgroup::RawStats rb = V1Raw(0, 2 * kSec, kSec);
-  for (auto* r : {&ra, &rb})
-    r->cpu_measured = {"cpu_user_ns", "cpu_system_ns"};
+  for (auto* r : {&ra, &rb}) r->cpu_measured = {"cpu_user_ns", "cpu_system_ns"};
   Sample s = Compute("t", nullptr, At(0, ra), kHost, 0);
   EXPECT_TRUE(Measured(s.cpu.measured, "percent"));
   Reading a = At(0, ra), b = At(2 * kSec, rb);
@@ -147,7 +145,7 @@ TEST(StatsCompute, TotalFromUserPlusSystemWhenTotalIsMissing) {
 
 TEST(StatsCompute, NothingMeasuredIsZeroAndUnlisted) {
   cgroup::RawStats r;  // no memory controller, no cpuacct
-  r.rss = 5;          // ignored: not listed as read
+  r.rss = 5;           // ignored: not listed as read
   Reading a = At(0, r), b = At(kSec, r);
   Sample s = Compute("t", &a, b, kHost, 0);
   EXPECT_TRUE(s.memory.measured.empty());
@@ -208,8 +206,8 @@ TEST(StatsCompute, PerProcessRatesAndPidReuse) {
   a.procs[11] = {.user_ns = 0, .system_ns = 0, .start_ticks = 200};
   a.procs[12] = {.user_ns = 0, .system_ns = 0, .start_ticks = 300};  // exits
   Reading b = At(2 * kSec, V1Raw(0, 0, 0));
-  b.procs[10] = {.user_ns = 2 * kSec, .system_ns = kSec + kSec / 2, .start_ticks = 100,
-                 .rss_bytes = 1 << 20};
+  b.procs[10] = {
+      .user_ns = 2 * kSec, .system_ns = kSec + kSec / 2, .start_ticks = 100, .rss_bytes = 1 << 20};
   b.procs[11] = {.user_ns = 5 * kSec, .system_ns = 0, .start_ticks = 999};  // pid reused
   b.procs[13] = {.user_ns = kSec, .system_ns = 0, .start_ticks = 400};      // new
   Sample s = Compute("t", &a, b, kHost, 0);

@@ -1,6 +1,5 @@
 // stats::SampleJson / ParseSampleJson: cli.md's schema, one line, exact round trip.
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
 
 #include "stats/sample.h"
@@ -31,9 +30,15 @@ Sample Full() {
            .throttled_ns = 4,
            .total_ticks = 2591.954,
            .measured = {"percent", "total_ticks"}};
-  s.pids[1234] = {.rss_bytes = 4096, .swap_bytes = 0, .cpu_percent = 0.001,
-                  .user_percent = 0, .system_percent = 0.001};
-  s.pids[7] = {.rss_bytes = 1, .swap_bytes = 2, .cpu_percent = 100, .user_percent = 50,
+  s.pids[1234] = {.rss_bytes = 4096,
+                  .swap_bytes = 0,
+                  .cpu_percent = 0.001,
+                  .user_percent = 0,
+                  .system_percent = 0.001};
+  s.pids[7] = {.rss_bytes = 1,
+               .swap_bytes = 2,
+               .cpu_percent = 100,
+               .user_percent = 50,
                .system_percent = 50};
   return s;
 }
@@ -54,14 +59,15 @@ TEST(StatsJson, MatchesTheSchema) {
     EXPECT_TRUE(j["cpu"].contains(k)) << k;
   EXPECT_EQ(j["cpu"].size(), 9u);
   ASSERT_TRUE(j["pids"].contains("1234"));
-  for (const char* k : {"rss_bytes", "swap_bytes", "cpu_percent", "user_percent",
-                        "system_percent"})
+  for (const char* k : {"rss_bytes", "swap_bytes", "cpu_percent", "user_percent", "system_percent"})
     EXPECT_TRUE(j["pids"]["1234"].contains(k)) << k;
   EXPECT_EQ(j["memory"]["limit_bytes"].get<uint64_t>(), 18446744073709551615ull);
   EXPECT_EQ(j["cpu"]["percent"].get<double>(), 99.839);
   EXPECT_EQ(j["memory"]["measured"], nlohmann::json({"rss", "cache", "max_usage_observed"}));
   // The schema's order, and short numbers.
-  EXPECT_EQ(line.rfind(R"({"id":"web","timestamp_ns":1764500000123456789,"memory":{"rss_bytes":1,)", 0), 0u)
+  EXPECT_EQ(
+      line.rfind(R"({"id":"web","timestamp_ns":1764500000123456789,"memory":{"rss_bytes":1,)", 0),
+      0u)
       << line;
   EXPECT_NE(line.find(R"("percent":99.839,)"), std::string::npos) << line;
   EXPECT_NE(line.find(R"("pids":{"7":{)"), std::string::npos) << line;  // numeric order
@@ -108,8 +114,7 @@ TEST(StatsJson, ErrorsNameTheField) {
        "memory.usage_bytes"},
       {R"({"id":"a","timestamp_ns":1,"memory":{"measured":[1]},"cpu":{},"pids":{}})",
        "memory.measured"},
-      {R"({"id":"a","timestamp_ns":1,"memory":{},"cpu":{"percent":"x"},"pids":{}})",
-       "cpu.percent"},
+      {R"({"id":"a","timestamp_ns":1,"memory":{},"cpu":{"percent":"x"},"pids":{}})", "cpu.percent"},
       {R"({"id":"a","timestamp_ns":1,"memory":{},"cpu":{},"pids":[]})", "pids"},
       {R"({"id":"a","timestamp_ns":1,"memory":{},"cpu":{},"pids":{"x1":{}}})", "pids.x1"},
       {R"({"id":"a","timestamp_ns":1,"memory":{},"cpu":{},"pids":{"-3":{}}})", "pids.-3"},

@@ -31,13 +31,14 @@ TEST(StatsProc, ParseProcStat) {
 
 TEST(StatsProc, ParseProcStatRejectsGarbage) {
   EXPECT_FALSE(ParseProcStat(""));
-  EXPECT_FALSE(ParseProcStat("12 (x) S 1 2 3"));            // truncated
+  EXPECT_FALSE(ParseProcStat("12 (x) S 1 2 3"));  // truncated
   EXPECT_FALSE(ParseProcStat("no paren at all 1 2 3 4 5"));
   EXPECT_FALSE(ParseProcStat(
       "1 (x) S 1 1 1 0 -1 0 0 0 0 0 abc 0 0 0 20 0 1 0 5 0 7 0"));  // utime not a number
   // A negative rss (never seen, but signed in the kernel) reads as 0; a kernel thread works.
-  auto k = ParseProcStat("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 3 0 0 20 0 1 0 10 0 -1 "
-                         "18446744073709551615 0 0");
+  auto k = ParseProcStat(
+      "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 3 0 0 20 0 1 0 10 0 -1 "
+      "18446744073709551615 0 0");
   ASSERT_TRUE(k);
   EXPECT_EQ(k->rss_pages, 0u);
   EXPECT_EQ(k->stime_ticks, 3u);
@@ -175,6 +176,27 @@ TEST(StatsProc, ReaderBeyondTheFdBudgetStillReadsEveryone) {
   EXPECT_EQ(got.size(), 3u);
   EXPECT_LE(r.open_fds(), 1u);
   for (pid_t p : {a, b, c}) Reap(p);
+}
+
+TEST(StatsProc, KeptFdsAreCountedProcessWide) {
+  const size_t base = ProcReader::ProcessKeptFds();
+  pid_t a = Child(false);
+  {
+    ProcReader r1, r2;
+    r1.Read({a, ::getpid()}, false);
+    r2.Read({a}, true);
+    EXPECT_EQ(ProcReader::ProcessKeptFds(), base + 4);
+    ProcReader moved(std::move(r1));
+    EXPECT_EQ(ProcReader::ProcessKeptFds(), base + 4);
+    EXPECT_EQ(moved.open_fds(), 2u);
+    r2 = std::move(moved);  // r2's own two are closed
+    EXPECT_EQ(ProcReader::ProcessKeptFds(), base + 2);
+    EXPECT_EQ(r2.Read({a, ::getpid()}, false).size(), 2u);
+  }
+  EXPECT_EQ(ProcReader::ProcessKeptFds(), base);
+  EXPECT_GE(ProcReader::ProcessFdBudget(), 64u);
+  EXPECT_LE(ProcReader::ProcessFdBudget(), 4096u);
+  Reap(a);
 }
 
 TEST(StatsProc, ReaderSkipsNonsensePids) {
