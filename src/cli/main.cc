@@ -17,6 +17,19 @@ int main(int argc, char** argv) {
   CLI::App app{"isoexec: run programs in isolated, resource-limited containers", "isoexec"};
   app.require_subcommand(1);
   app.fallthrough();
+  app.footer(R"(Exit status: run, exec and wait exit like the task (its code, 128+N for signal N);
+125 isoexec itself failed, 126 the command cannot be executed, 127 it was not found.
+
+Examples:
+  isoexec run -- sh -c 'ls /'                    a task in the default ephemeral root
+  isoexec run --rootfs ./task --memory 256M -- ./job
+  isoexec run -d --name web -- ./server          detached; prints the task id
+  isoexec exec -it web -- sh                     a terminal inside the task
+  isoexec stats web                              live CPU and memory
+  isoexec logs -f web                            follow its stdout
+  isoexec stop --timeout 10s web && isoexec delete web
+
+See `isoexec VERB --help` and isoexec(1).)");
   app.set_version_flag("--version", std::string("isoexec ") + ISOEXEC_VERSION);
   app.add_option("--state-dir", global.state_dir, "Where per-task state lives")
       ->type_name("DIR")->default_str("/run/isoexec")->group("Global");

@@ -309,7 +309,7 @@ int Run(const RunFlags& flags, const GlobalOptions& global,
 
 void AddRunCommand(CLI::App& app, const GlobalOptions& global, int* exit_code) {
   auto flags = std::make_shared<RunFlags>();
-  CLI::App* run = app.add_subcommand("run", "Run COMMAND in a new container, in the foreground");
+  CLI::App* run = app.add_subcommand("run", "Run COMMAND in a new container (foreground, or -d under a supervisor)");
   // Everything after COMMAND belongs to the task (`isoexec run sh -c 'ls /'`).
   run->prefix_command();
   run->allow_extras();

@@ -188,7 +188,10 @@ grpc::Status ExecutorService::Stats(grpc::ServerContext* ctx, const pb::StatsReq
       return grpc::Status(grpc::StatusCode::INTERNAL, fmt::format("stats: bad line from the supervisor: {}", e.what()));
     }
     if (!j.value("ok", false)) {
-      if (task->Exited()) return grpc::Status::OK;
+      // The task may have ended as we asked ("not running"): then the stream simply ends.
+      auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      if (task->Wait([&] { return ctx->IsCancelled() || std::chrono::steady_clock::now() > until; }))
+        return grpc::Status::OK;
       return grpc::Status(grpc::StatusCode::INTERNAL, j.value("error", std::string("stats failed")));
     }
     if (j.value("end", false)) return grpc::Status::OK;

@@ -390,7 +390,8 @@ void CollectStaleState(const std::string& state_root, const std::string& own_dir
     std::string name = e->d_name;
     if (name.rfind("executor-", 0) != 0) continue;
     const std::string pid_text = name.substr(9);
-    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos)
+      continue;
     const std::string path = state_root + "/" + name;
     pid_t pid = static_cast<pid_t>(std::stol(pid_text));
     if (path != own_dir && (::kill(pid, 0) == 0 || errno != ESRCH)) continue;  // its executor lives
