@@ -196,6 +196,11 @@ int Delete(const GlobalOptions& g, const std::string& id, bool force) {
     if (t->state.status == runtime::TaskStatus::kRunning)
       return PrintError(fmt::format("task {} did not stop", id));
   }
+  // The supervisor writes its last logs and state after answering; removing the directory
+  // under it would race (and it would recreate state.json). Wait for it to be gone.
+  for (int i = 0; i < 1000 && SupervisorAlive(t->state); ++i) ::usleep(10000);
+  if (SupervisorAlive(t->state))
+    return PrintError(fmt::format("task {}: its supervisor (pid {}) did not exit", id, t->state.supervisor_pid));
   // Whatever a crash left behind goes too (idempotent).
   if (auto s = CleanupCgroup(t->state, g.cgroup_parent); !s) return PrintError(s.error());
   if (auto s = runtime::RemoveTaskDir(t->dir); !s) return PrintError(s.error());
