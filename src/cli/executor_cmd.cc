@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,8 @@ std::string CompanionPath() {
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   std::string self = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
   auto slash = self.rfind('/');
-  return (slash == std::string::npos ? std::string(".") : self.substr(0, slash)) + "/isoexec-executor";
+  return (slash == std::string::npos ? std::string(".") : self.substr(0, slash)) +
+         "/isoexec-executor";
 }
 
 int ExecCompanion(const std::vector<std::string>& rest) {
@@ -41,24 +43,35 @@ int ExecCompanion(const std::vector<std::string>& rest) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   ::execv(path.c_str(), argv.data());
-  return PrintError(fmt::format("executor: cannot run `{}`: {} (is isoexec built with ISOEXEC_BUILD_EXECUTOR "
-                                "and isoexec-executor installed next to isoexec?)",
-                                path, std::strerror(errno)),
-                    125);
+  return PrintError(
+      fmt::format("executor: cannot run `{}`: {} (is isoexec built with ISOEXEC_BUILD_EXECUTOR "
+                  "and isoexec-executor installed next to isoexec?)",
+                  path, std::strerror(errno)),
+      125);
 }
 
 }  // namespace
 
 void AddExecutorCommand(CLI::App& app, int* exit_code) {
+  auto json = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
-      "executor", "Serve Nomad's executor plugin protocol (go-plugin + gRPC); started by Nomad's exec driver");
-  cmd->prefix_command();  // every word after the verb goes to isoexec-executor untouched
-  cmd->allow_extras();
+      "executor",
+      "Serve Nomad's executor plugin protocol (go-plugin + gRPC); started by Nomad's exec driver");
+  // Optional here: without it isoexec-executor answers as Nomad's executor does.
+  cmd->add_option("JSON", *json, "Executor configuration: LogFile, LogLevel, FSIsolation (Nomad's)")
+      ->type_name("JSON");
+  cmd->allow_extras();  // anything else goes to isoexec-executor untouched
   cmd->fallthrough(false);
   cmd->footer(
-      "Nomad runs it as: isoexec executor '{\"LogFile\":\"<task>/executor.out\",\"LogLevel\":\"debug\","
+      "Nomad runs it as: isoexec executor "
+      "'{\"LogFile\":\"<task>/executor.out\",\"LogLevel\":\"debug\","
       "\"FSIsolation\":true}'\nwith NOMAD_PLUGIN_MAGIC_COOKIE set. See docs/executor.md.");
-  cmd->callback([cmd, exit_code] { *exit_code = ExecCompanion(cmd->remaining()); });
+  cmd->callback([cmd, json, exit_code] {
+    std::vector<std::string> rest;
+    if (cmd->count("JSON") > 0) rest.push_back(*json);
+    for (const auto& r : cmd->remaining()) rest.push_back(r);
+    *exit_code = ExecCompanion(rest);
+  });
 }
 
 }  // namespace isoexec::cli

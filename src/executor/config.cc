@@ -43,11 +43,12 @@ Result<Config> ParseConfig(std::string_view json_text) {
   ISOEXEC_TRY(ReadString(j, "StateRoot", &c.state_root));
   ISOEXEC_TRY(ReadString(j, "CgroupParent", &c.cgroup_parent));
   if (c.state_root.empty() || c.state_root[0] != '/')
-    return Fail(ConfigError(fmt::format("\"StateRoot\" must be an absolute path, got \"{}\"", c.state_root)));
+    return Fail(ConfigError(
+        fmt::format("\"StateRoot\" must be an absolute path, got \"{}\"", c.state_root)));
   if (c.cgroup_parent.empty() || c.cgroup_parent[0] == '/' ||
       c.cgroup_parent.find("..") != std::string::npos)
-    return Fail(ConfigError(fmt::format("\"CgroupParent\" must be a relative cgroup name, got \"{}\"",
-                                        c.cgroup_parent)));
+    return Fail(ConfigError(fmt::format(
+        "\"CgroupParent\" must be a relative cgroup name, got \"{}\"", c.cgroup_parent)));
   return c;
 }
 
@@ -55,7 +56,8 @@ Result<std::string> ConfigArgument(const std::vector<std::string>& argv) {
   std::vector<std::string> args(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
   if (!args.empty() && args[0] == "executor") args.erase(args.begin());
   // Nomad's own wording when the argument is missing.
-  if (args.size() != 1) return Fail(Error(Code::kInvalidArgument, "json configuration not provided"));
+  if (args.size() != 1)
+    return Fail(Error(Code::kInvalidArgument, "json configuration not provided"));
   return args[0];
 }
 
@@ -64,12 +66,14 @@ bool CookieValid(const char* value) {
 }
 
 std::string HandshakeLine(const std::string& socket_path) {
-  return fmt::format("{}|{}|unix|{}|grpc|\n", kCoreProtocolVersion, kAppProtocolVersion, socket_path);
+  return fmt::format("{}|{}|unix|{}|grpc|\n", kCoreProtocolVersion, kAppProtocolVersion,
+                     socket_path);
 }
 
 int LogLevelIndex(std::string_view name) {
   std::string n(name);
-  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(n.begin(), n.end(), n.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (n == "error") return 0;
   if (n == "warn" || n == "warning") return 1;
   if (n == "debug" || n == "trace") return 3;

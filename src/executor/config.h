@@ -14,8 +14,8 @@ namespace isoexec::executor {
 inline constexpr char kMagicCookieKey[] = "NOMAD_PLUGIN_MAGIC_COOKIE";
 inline constexpr char kMagicCookieValue[] =
     "e4327c2e01eabfd75a8a67adb114fb34a757d57eee7728d857a8cec6e91a7255";
-inline constexpr int kCoreProtocolVersion = 1;  // go-plugin's own protocol
-inline constexpr int kAppProtocolVersion = 2;   // Nomad's executor plugin API
+inline constexpr int kCoreProtocolVersion = 1;       // go-plugin's own protocol
+inline constexpr int kAppProtocolVersion = 2;        // Nomad's executor plugin API
 inline constexpr char kExecutorVersion[] = "2.0.0";  // Version() (Nomad's ExecutorVersionLatest)
 
 // What go-plugin prints to stderr (then exit 1) when the cookie is missing or wrong.
@@ -26,9 +26,9 @@ inline constexpr char kNotAPluginMessage[] =
 
 struct Config {
   // Nomad's fields.
-  std::string log_file;             // "LogFile": the executor's own log (appended); "" = stderr
-  std::string log_level = "info";   // "LogLevel": trace|debug|info|warn|error (hclog names)
-  bool fs_isolation = true;         // "FSIsolation": false is raw_exec's universal executor
+  std::string log_file;            // "LogFile": the executor's own log (appended); "" = stderr
+  std::string log_level = "info";  // "LogLevel": trace|debug|info|warn|error (hclog names)
+  bool fs_isolation = true;        // "FSIsolation": false is raw_exec's universal executor
   // isoexec extensions (absent from Nomad's JSON; defaults below).
   std::string state_root = "/run/isoexec";  // "StateRoot": state dir = <root>/executor-<pid>
   std::string cgroup_parent = "isoexec";    // "CgroupParent": --cgroup-parent of the task

@@ -28,8 +28,9 @@ Result<spec::Propagation> PropagationFrom(const std::string& mode) {
   if (mode.empty() || mode == "private") return spec::Propagation::kPrivate;
   if (mode == "host-to-task") return spec::Propagation::kSlave;
   if (mode == "bidirectional") return spec::Propagation::kShared;
-  return Fail(Invalid("mounts.propagation_mode",
-                      fmt::format("must be \"private\", \"host-to-task\" or \"bidirectional\", got \"{}\"", mode)));
+  return Fail(Invalid(
+      "mounts.propagation_mode",
+      fmt::format("must be \"private\", \"host-to-task\" or \"bidirectional\", got \"{}\"", mode)));
 }
 
 const char* MemoryFieldName(std::string_view measured) {
@@ -78,27 +79,37 @@ Result<ResourceRequest> ResourcesFrom(const dpb::Resources& r, std::vector<std::
   const auto& linux_res = r.linux_resources();
   const int64_t mb = alloc.memory().memory_mb();
   const int64_t max_mb = alloc.memory().memory_max_mb();
-  if (mb < 0) return Fail(Invalid("resources.allocated_resources.memory.memory_mb", fmt::format("must not be negative, got {}", mb)));
+  if (mb < 0)
+    return Fail(Invalid("resources.allocated_resources.memory.memory_mb",
+                        fmt::format("must not be negative, got {}", mb)));
   if (linux_res.memory_limit_bytes() < 0)
-    return Fail(Invalid("resources.linux_resources.memory_limit_bytes",
-                        fmt::format("must not be negative, got {}", linux_res.memory_limit_bytes())));
-  if (mb > 0) out.memory = static_cast<uint64_t>(mb) * kMiB;
-  else if (linux_res.memory_limit_bytes() > 0) out.memory = static_cast<uint64_t>(linux_res.memory_limit_bytes());
+    return Fail(
+        Invalid("resources.linux_resources.memory_limit_bytes",
+                fmt::format("must not be negative, got {}", linux_res.memory_limit_bytes())));
+  if (mb > 0)
+    out.memory = static_cast<uint64_t>(mb) * kMiB;
+  else if (linux_res.memory_limit_bytes() > 0)
+    out.memory = static_cast<uint64_t>(linux_res.memory_limit_bytes());
   if (max_mb == -1) {
     if (!out.memory)
-      return Fail(Invalid("resources.allocated_resources.memory.memory_max_mb", "-1 (no hard limit) needs memory_mb"));
+      return Fail(Invalid("resources.allocated_resources.memory.memory_max_mb",
+                          "-1 (no hard limit) needs memory_mb"));
     out.memory_max_unlimited = true;
   } else if (max_mb < -1) {
-    return Fail(Invalid("resources.allocated_resources.memory.memory_max_mb", fmt::format("must be -1 or positive, got {}", max_mb)));
+    return Fail(Invalid("resources.allocated_resources.memory.memory_max_mb",
+                        fmt::format("must be -1 or positive, got {}", max_mb)));
   } else if (max_mb > 0) {
     const uint64_t max_bytes = static_cast<uint64_t>(max_mb) * kMiB;
     // Nomad: memory_max only matters above memory; then memory is the soft reservation.
-    if (!out.memory) return Fail(Invalid("resources.allocated_resources.memory.memory_max_mb", "needs memory_mb"));
+    if (!out.memory)
+      return Fail(Invalid("resources.allocated_resources.memory.memory_max_mb", "needs memory_mb"));
     if (max_bytes > *out.memory) out.memory_max = max_bytes;
   }
 
   int64_t shares = alloc.cpu().cpu_shares() > 0 ? alloc.cpu().cpu_shares() : linux_res.cpu_shares();
-  if (shares < 0) return Fail(Invalid("resources.allocated_resources.cpu.cpu_shares", fmt::format("must not be negative, got {}", shares)));
+  if (shares < 0)
+    return Fail(Invalid("resources.allocated_resources.cpu.cpu_shares",
+                        fmt::format("must not be negative, got {}", shares)));
   if (shares > 0) {
     uint64_t s = static_cast<uint64_t>(shares);
     if (s < kMinShares || s > kMaxShares) {
@@ -111,10 +122,13 @@ Result<ResourceRequest> ResourcesFrom(const dpb::Resources& r, std::vector<std::
   out.cpuset = linux_res.cpuset_cpus();
   if (warnings) {
     if (linux_res.cpu_period() != 0 || linux_res.cpu_quota() != 0)
-      warnings->push_back("linux_resources.cpu_period/cpu_quota ignored (the exec driver does not use a CFS quota)");
+      warnings->push_back(
+          "linux_resources.cpu_period/cpu_quota ignored (the exec driver does not use a CFS "
+          "quota)");
     if (!linux_res.cpuset_cgroup().empty())
-      warnings->push_back(fmt::format("linux_resources.cpuset_cgroup `{}` ignored: the task runs in its own isoexec cgroup",
-                                      linux_res.cpuset_cgroup()));
+      warnings->push_back(fmt::format(
+          "linux_resources.cpuset_cgroup `{}` ignored: the task runs in its own isoexec cgroup",
+          linux_res.cpuset_cgroup()));
   }
   return out;
 }
@@ -122,8 +136,10 @@ Result<ResourceRequest> ResourcesFrom(const dpb::Resources& r, std::vector<std::
 nlohmann::json UpdateJson(const ResourceRequest& r) {
   nlohmann::json j = nlohmann::json::object();
   if (r.memory) j["memory"] = *r.memory;
-  if (r.memory_max_unlimited) j["memory_max"] = "unlimited";
-  else if (r.memory_max) j["memory_max"] = *r.memory_max;
+  if (r.memory_max_unlimited)
+    j["memory_max"] = "unlimited";
+  else if (r.memory_max)
+    j["memory_max"] = *r.memory_max;
   if (r.cpu_shares) j["cpu_shares"] = *r.cpu_shares;
   if (!r.cpuset.empty()) j["cpuset"] = r.cpuset;
   return j;
@@ -136,8 +152,8 @@ std::string TaskIdFor(const std::string& task_dir, const std::string& suffix) {
   if (slash != std::string::npos) base = base.substr(slash + 1);
   std::string name;
   for (char c : base) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '.' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
     name += ok ? c : '_';
     if (name.size() == 40) break;
   }
@@ -153,14 +169,18 @@ Result<spec::TaskSpec> SpecFromLaunch(const pb::LaunchRequest& req, const std::s
 
   // Refused: what isoexec cannot honour must not be dropped silently.
   if (req.basic_process_cgroup())
-    return Fail(Invalid("basic_process_cgroup", "the freezer-only cgroup of the universal executor (raw_exec) is not "
-                                                "supported; every isoexec task gets its own full cgroup"));
+    return Fail(Invalid("basic_process_cgroup",
+                        "the freezer-only cgroup of the universal executor (raw_exec) is not "
+                        "supported; every isoexec task gets its own full cgroup"));
   if (!req.cgroup_v2_override().empty())
-    return Fail(Invalid("cgroup_v2_override", fmt::format("custom cgroups are not supported (got \"{}\"); isoexec "
-                                                          "places the task in its own cgroup",
-                                                          req.cgroup_v2_override())));
+    return Fail(Invalid("cgroup_v2_override",
+                        fmt::format("custom cgroups are not supported (got \"{}\"); isoexec "
+                                    "places the task in its own cgroup",
+                                    req.cgroup_v2_override())));
   if (!req.cgroup_v1_override().empty())
-    return Fail(Invalid("cgroup_v1_override", "custom cgroups are not supported; isoexec places the task in its own cgroup"));
+    return Fail(
+        Invalid("cgroup_v1_override",
+                "custom cgroups are not supported; isoexec places the task in its own cgroup"));
 
   // Command.
   if (req.cmd().empty()) return Fail(Invalid("cmd", "no command given"));
@@ -174,54 +194,72 @@ Result<spec::TaskSpec> SpecFromLaunch(const pb::LaunchRequest& req, const std::s
   s.process.user = req.user();
   s.process.workdir = req.work_dir().empty() ? "/" : req.work_dir();
   if (s.process.workdir[0] != '/')
-    return Fail(Invalid("work_dir", fmt::format("must be absolute but got relative path \"{}\"", req.work_dir())));
+    return Fail(Invalid(
+        "work_dir", fmt::format("must be absolute but got relative path \"{}\"", req.work_dir())));
   if (req.oom_score_adj() < -1000 || req.oom_score_adj() > 1000)
-    return Fail(Invalid("oom_score_adj", fmt::format("must be from -1000 to 1000, got {}", req.oom_score_adj())));
+    return Fail(Invalid("oom_score_adj",
+                        fmt::format("must be from -1000 to 1000, got {}", req.oom_score_adj())));
   s.process.oom_score_adj = req.oom_score_adj();
 
   // Root: the task dir.
-  if (req.task_dir().empty()) return Fail(Invalid("task_dir", "is required (it becomes the task's root)"));
-  if (req.task_dir()[0] != '/') return Fail(Invalid("task_dir", fmt::format("must be absolute, got \"{}\"", req.task_dir())));
+  if (req.task_dir().empty())
+    return Fail(Invalid("task_dir", "is required (it becomes the task's root)"));
+  if (req.task_dir()[0] != '/')
+    return Fail(Invalid("task_dir", fmt::format("must be absolute, got \"{}\"", req.task_dir())));
   s.root.rootfs = req.task_dir();
   s.root.no_pivot_root = req.no_pivot_root();
 
   for (const auto& m : req.mounts()) {
     if (!m.selinux_label().empty())
-      return Fail(Invalid("mounts.selinux_label", fmt::format("SELinux labels are not supported (mount `{}`)", m.task_path())));
-    if (m.host_path().empty() || m.host_path()[0] != '/' || m.task_path().empty() || m.task_path()[0] != '/')
-      return Fail(Invalid("mounts", fmt::format("host_path and task_path must be absolute, got `{}` -> `{}`",
-                                                m.host_path(), m.task_path())));
+      return Fail(
+          Invalid("mounts.selinux_label",
+                  fmt::format("SELinux labels are not supported (mount `{}`)", m.task_path())));
+    if (m.host_path().empty() || m.host_path()[0] != '/' || m.task_path().empty() ||
+        m.task_path()[0] != '/')
+      return Fail(Invalid("mounts",
+                          fmt::format("host_path and task_path must be absolute, got `{}` -> `{}`",
+                                      m.host_path(), m.task_path())));
     ISOEXEC_ASSIGN_OR_RETURN(auto prop, PropagationFrom(m.propagation_mode()));
     s.mounts.push_back({m.host_path(), m.task_path(), m.readonly(), prop});
   }
   for (const auto& d : req.devices()) {
     if (d.host_path().empty() || d.host_path()[0] != '/')
-      return Fail(Invalid("devices.host_path", fmt::format("must be absolute, got \"{}\"", d.host_path())));
+      return Fail(
+          Invalid("devices.host_path", fmt::format("must be absolute, got \"{}\"", d.host_path())));
     if (!d.task_path().empty() && d.task_path()[0] != '/')
-      return Fail(Invalid("devices.task_path", fmt::format("must be absolute, got \"{}\"", d.task_path())));
+      return Fail(
+          Invalid("devices.task_path", fmt::format("must be absolute, got \"{}\"", d.task_path())));
     std::string perms = d.cgroup_permissions().empty() ? "rwm" : d.cgroup_permissions();
     if (perms.find_first_not_of("rwm") != std::string::npos)
-      return Fail(Invalid("devices.cgroup_permissions", fmt::format("must be a subset of \"rwm\", got \"{}\"", perms)));
-    s.devices.push_back({d.host_path(), d.task_path().empty() ? d.host_path() : d.task_path(), perms});
+      return Fail(Invalid("devices.cgroup_permissions",
+                          fmt::format("must be a subset of \"rwm\", got \"{}\"", perms)));
+    s.devices.push_back(
+        {d.host_path(), d.task_path().empty() ? d.host_path() : d.task_path(), perms});
   }
 
   // Namespaces. "" means private (Nomad's exec driver default).
-  ISOEXEC_ASSIGN_OR_RETURN(s.namespaces.pid, NsModeFrom("default_pid_mode", req.default_pid_mode()));
-  ISOEXEC_ASSIGN_OR_RETURN(s.namespaces.ipc, NsModeFrom("default_ipc_mode", req.default_ipc_mode()));
+  ISOEXEC_ASSIGN_OR_RETURN(s.namespaces.pid,
+                           NsModeFrom("default_pid_mode", req.default_pid_mode()));
+  ISOEXEC_ASSIGN_OR_RETURN(s.namespaces.ipc,
+                           NsModeFrom("default_ipc_mode", req.default_ipc_mode()));
   if (req.has_network_isolation()) {
     const auto& n = req.network_isolation();
     if (!n.path().empty()) {
       if (n.path()[0] != '/')
-        return Fail(Invalid("network_isolation.path", fmt::format("must be absolute, got \"{}\"", n.path())));
+        return Fail(Invalid("network_isolation.path",
+                            fmt::format("must be absolute, got \"{}\"", n.path())));
       s.namespaces.net = n.path();
     } else if (n.mode() == dpb::NetworkIsolationSpec::NONE) {
       s.namespaces.net = "none";
     } else if (n.mode() != dpb::NetworkIsolationSpec::HOST) {
-      return Fail(Invalid("network_isolation.path", fmt::format("mode {} needs the network namespace path",
-                                                                dpb::NetworkIsolationSpec::NetworkIsolationMode_Name(n.mode()))));
+      return Fail(
+          Invalid("network_isolation.path",
+                  fmt::format("mode {} needs the network namespace path",
+                              dpb::NetworkIsolationSpec::NetworkIsolationMode_Name(n.mode()))));
     }
     if (warnings && (!n.hostsconfig().hostname().empty() || !n.hostsconfig().address().empty()))
-      warnings->push_back("network_isolation.hostsConfig ignored (the driver writes /etc/hosts into the task dir)");
+      warnings->push_back(
+          "network_isolation.hostsConfig ignored (the driver writes /etc/hosts into the task dir)");
   }
 
   // Capabilities: the driver's final list replaces isoexec's default set.
@@ -233,9 +271,12 @@ Result<spec::TaskSpec> SpecFromLaunch(const pb::LaunchRequest& req, const std::s
     }
   }
   if (warnings && req.allow_caps_size() > 0)
-    warnings->push_back("allow_caps ignored (the driver checks it; capabilities is the final list)");
+    warnings->push_back(
+        "allow_caps ignored (the driver checks it; capabilities is the final list)");
   if (warnings && !req.cpuset_cgroup().empty())
-    warnings->push_back(fmt::format("cpuset_cgroup `{}` ignored: the task runs in its own isoexec cgroup", req.cpuset_cgroup()));
+    warnings->push_back(
+        fmt::format("cpuset_cgroup `{}` ignored: the task runs in its own isoexec cgroup",
+                    req.cpuset_cgroup()));
 
   // Resources.
   if (req.resource_limits()) {
@@ -279,13 +320,15 @@ void ToTimestamp(std::chrono::system_clock::time_point t, google::protobuf::Time
 
 std::chrono::system_clock::time_point FromTimestamp(const google::protobuf::Timestamp& ts) {
   auto d = std::chrono::seconds(ts.seconds()) + std::chrono::nanoseconds(ts.nanos());
-  return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(d));
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(d));
 }
 
 void SampleToTaskStats(const stats::Sample& sample, dpb::TaskStats* out) {
   out->set_id(sample.id);
-  ToTimestamp(std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                  std::chrono::nanoseconds(sample.timestamp_ns))),
+  ToTimestamp(std::chrono::system_clock::time_point(
+                  std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                      std::chrono::nanoseconds(sample.timestamp_ns))),
               out->mutable_timestamp());
   auto* agg = out->mutable_agg_resource_usage();
   auto* mem = agg->mutable_memory();
@@ -331,7 +374,8 @@ void ExitToProcessState(const runtime::ExitState& exit, pb::ProcessState* out) {
   out->set_exit_code(exit.exit_code);
   out->set_signal(exit.signal);
   out->set_oom_killed(exit.oom_killed);
-  auto t = exit.finished_at.time_since_epoch().count() != 0 ? exit.finished_at : std::chrono::system_clock::now();
+  auto t = exit.finished_at.time_since_epoch().count() != 0 ? exit.finished_at
+                                                            : std::chrono::system_clock::now();
   ToTimestamp(t, out->mutable_time());
 }
 

@@ -33,7 +33,9 @@ struct ResourceRequest {
   bool memory_max_unlimited = false;
   std::optional<uint64_t> cpu_shares;
   std::string cpuset;
-  bool empty() const { return !memory && !memory_max && !memory_max_unlimited && !cpu_shares && cpuset.empty(); }
+  bool empty() const {
+    return !memory && !memory_max && !memory_max_unlimited && !cpu_shares && cpuset.empty();
+  }
 };
 Result<ResourceRequest> ResourcesFrom(const dpb::Resources& r, std::vector<std::string>* warnings);
 

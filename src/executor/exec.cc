@@ -28,17 +28,21 @@ namespace dpb = ::hashicorp::nomad::plugins::drivers::proto;
 
 namespace {
 
-constexpr int kPollSliceMs = 200;                 // how often blocking loops look at cancellation
+constexpr int kPollSliceMs = 200;  // how often blocking loops look at cancellation
 constexpr auto kDrainAfterExit = std::chrono::milliseconds(100);  // output still in flight
-constexpr size_t kMaxQueuedFrames = 64;           // back-pressure towards a slow client
+constexpr size_t kMaxQueuedFrames = 64;  // back-pressure towards a slow client
 
 void SetNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 // What a finished exec setup became: the process, or why it did not start.
-Result<runtime::ExecProcess> Start(const std::shared_ptr<Task>& task, const runtime::ExecRequest& req) {
+Result<runtime::ExecProcess> Start(const std::shared_ptr<Task>& task,
+                                   const runtime::ExecRequest& req) {
   if (!task) return Fail(Error::Make(Code::kFailedPrecondition, "no task was launched"));
-  if (task->Exited()) return Fail(Error::Make(Code::kFailedPrecondition, fmt::format("task {} is not running", task->id())));
-  if (req.argv.empty() || req.argv[0].empty()) return Fail(Error::Make(Code::kInvalidArgument, "no command given"));
+  if (task->Exited())
+    return Fail(
+        Error::Make(Code::kFailedPrecondition, fmt::format("task {} is not running", task->id())));
+  if (req.argv.empty() || req.argv[0].empty())
+    return Fail(Error::Make(Code::kInvalidArgument, "no command given"));
   ISOEXEC_ASSIGN_OR_RETURN(UniqueFd target, task->Pidfd());
   auto cg = task->OpenCgroup();
   auto proc = runtime::ExecInto({target.get(), &task->spec(), cg.get()}, req);
@@ -48,7 +52,9 @@ Result<runtime::ExecProcess> Start(const std::shared_ptr<Task>& task, const runt
 
 int PollMs(std::optional<std::chrono::system_clock::time_point> deadline) {
   if (!deadline) return kPollSliceMs;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::system_clock::now()).count();
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  *deadline - std::chrono::system_clock::now())
+                  .count();
   if (left <= 0) return 0;
   return static_cast<int>(std::min<int64_t>(left, kPollSliceMs));
 }
@@ -82,17 +88,21 @@ Result<ExecOutcome> RunExec(const std::shared_ptr<Task>& task, const std::vector
       if (n == 0) eof = true;
       if (n <= 0) return;
       result.output.append(buf, static_cast<size_t>(n));
-      if (result.output.size() > kExecOutputLimit) result.output.erase(0, result.output.size() - kExecOutputLimit);
+      if (result.output.size() > kExecOutputLimit)
+        result.output.erase(0, result.output.size() - kExecOutputLimit);
     }
   };
   while (!eof) {
-    if (drain_until && std::chrono::steady_clock::now() >= *drain_until) break;  // a child kept the pipe
+    if (drain_until && std::chrono::steady_clock::now() >= *drain_until)
+      break;  // a child kept the pipe
     if (!exited && deadline && std::chrono::system_clock::now() >= *deadline) {
-      abort = Error::Make(Code::kDeadlineExceeded, "exec: the deadline passed; the command was killed");
+      abort =
+          Error::Make(Code::kDeadlineExceeded, "exec: the deadline passed; the command was killed");
       break;
     }
     if (cancelled && cancelled()) {
-      abort = Error::Make(Code::kUnavailable, "exec: the call was cancelled; the command was killed");
+      abort =
+          Error::Make(Code::kUnavailable, "exec: the call was cancelled; the command was killed");
       break;
     }
     struct pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {exited ? -1 : proc.pidfd.get(), POLLIN, 0}};
@@ -141,12 +151,15 @@ class ExecStreamReactor final : public ExecStreamReactorBase {
     if (!ok) {
       // The client half-closed (or went away). Like Nomad, that does not close the process's
       // stdin; only an explicit stdin close does.
-      if (!setup_done_) FinishLocked(l, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "first message should always be setup"));
+      if (!setup_done_)
+        FinishLocked(l, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                     "first message should always be setup"));
       return;
     }
     if (!setup_done_) {
       if (!in_.has_setup()) {
-        FinishLocked(l, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "first message should always be setup"));
+        FinishLocked(l, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                     "first message should always be setup"));
         return;
       }
       setup_done_ = true;
@@ -164,7 +177,9 @@ class ExecStreamReactor final : public ExecStreamReactorBase {
         if (in_.stdin().close()) input_.push_back({Input::kClose, {}});
       }
       if (in_.has_tty_size())
-        input_.push_back({Input::kResize, {}, static_cast<unsigned>(std::max(0, in_.tty_size().height())),
+        input_.push_back({Input::kResize,
+                          {},
+                          static_cast<unsigned>(std::max(0, in_.tty_size().height())),
                           static_cast<unsigned>(std::max(0, in_.tty_size().width()))});
       Wake();
     }
@@ -333,14 +348,19 @@ class ExecStreamReactor final : public ExecStreamReactorBase {
         killed = true;
       }
       for (auto& in : TakeInput()) {
-        if (in.kind == Input::kData && !close_stdin) pending += in.data;
-        else if (in.kind == Input::kClose) close_stdin = true;
-        else if (in.kind == Input::kResize && tty) (void)runtime::ResizePty(master, in.rows, in.cols);
+        if (in.kind == Input::kData && !close_stdin)
+          pending += in.data;
+        else if (in.kind == Input::kClose)
+          close_stdin = true;
+        else if (in.kind == Input::kResize && tty)
+          (void)runtime::ResizePty(master, in.rows, in.cols);
       }
       if (!stdin_closed && !pending.empty()) {
         ssize_t w = ::write(stdin_fd, pending.data(), pending.size());
-        if (w > 0) pending.erase(0, static_cast<size_t>(w));
-        else if (w < 0 && errno != EAGAIN && errno != EINTR) pending.clear();  // the reader is gone
+        if (w > 0)
+          pending.erase(0, static_cast<size_t>(w));
+        else if (w < 0 && errno != EAGAIN && errno != EINTR)
+          pending.clear();  // the reader is gone
       }
       if (close_stdin && pending.empty() && !stdin_closed) {
         stdin_closed = true;
@@ -380,7 +400,8 @@ class ExecStreamReactor final : public ExecStreamReactorBase {
     done.set_exited(true);
     done.mutable_result()->set_exit_code(code ? *code : -2);  // 128+N when signal N killed it
     Send(std::move(done));
-    RequestFinish(killed ? grpc::Status(grpc::StatusCode::CANCELLED, "cancelled") : grpc::Status::OK);
+    RequestFinish(killed ? grpc::Status(grpc::StatusCode::CANCELLED, "cancelled")
+                         : grpc::Status::OK);
   }
 
   std::shared_ptr<Task> task_;

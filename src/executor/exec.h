@@ -23,7 +23,8 @@ namespace isoexec::executor {
 
 class Task;
 
-inline constexpr size_t kExecOutputLimit = 4096;  // Exec keeps the last 4 KiB (Nomad's CheckBufSize)
+inline constexpr size_t kExecOutputLimit =
+    4096;  // Exec keeps the last 4 KiB (Nomad's CheckBufSize)
 inline constexpr size_t kStreamFrameSize = 4096;  // ExecStreaming output frames
 
 struct ExecOutcome {

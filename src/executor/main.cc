@@ -81,7 +81,8 @@ int Main(int argc, char** argv) {
   const int level = LogLevelIndex(config->log_level);
   log::Configure(static_cast<log::Level>(level), log::Format::kJson);
   if (!config->log_file.empty()) {
-    int fd = ::open(config->log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+    int fd = ::open(config->log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY,
+                    0644);
     if (fd < 0) Die(fmt::format("open log file `{}`: {}", config->log_file, std::strerror(errno)));
     orig_stderr = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
     ::dup2(fd, STDERR_FILENO);  // our log lines (and gRPC's) go to the log file from now on
@@ -159,8 +160,8 @@ int Main(int argc, char** argv) {
     ::close(orig_stderr);
     orig_stderr = STDERR_FILENO;
   }
-  log::Info(fmt::format("isoexec-executor {} serving on {} (state {})", ISOEXEC_VERSION, socket_path,
-                        options.env.state_dir));
+  log::Info(fmt::format("isoexec-executor {} serving on {} (state {})", ISOEXEC_VERSION,
+                        socket_path, options.env.state_dir));
 
   std::thread([&latch, &executor, handled] {
     for (;;) {

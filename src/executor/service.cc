@@ -25,7 +25,9 @@ using nlohmann::json;
 
 namespace {
 
-grpc::Status NoTask() { return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "no task was launched"); }
+grpc::Status NoTask() {
+  return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "no task was launched");
+}
 
 std::string RandomSuffix() {
   unsigned char b[4] = {};
@@ -67,15 +69,18 @@ std::shared_ptr<Task> ExecutorService::CurrentTask() {
   return task_;
 }
 
-grpc::Status ExecutorService::Launch(grpc::ServerContext*, const pb::LaunchRequest* req, pb::LaunchResponse* resp) {
+grpc::Status ExecutorService::Launch(grpc::ServerContext*, const pb::LaunchRequest* req,
+                                     pb::LaunchResponse* resp) {
   if (!o_.fs_isolation)
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "FSIsolation=false (the universal executor of raw_exec) is not supported by isoexec-executor; "
+                        "FSIsolation=false (the universal executor of raw_exec) is not supported "
+                        "by isoexec-executor; "
                         "every task runs isolated");
   {
     std::lock_guard<std::mutex> l(mu_);
     if (task_ || launching_)
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a task was already launched by this executor");
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "a task was already launched by this executor");
     launching_ = true;
   }
   const auto done = [&](std::shared_ptr<Task> t) {
@@ -95,7 +100,8 @@ grpc::Status ExecutorService::Launch(grpc::ServerContext*, const pb::LaunchReque
   auto task = Task::Launch(o_.env, std::move(*spec));
   if (!task) {
     done(nullptr);
-    log::Error(fmt::format("launch failed (exit status {}): {}", task.error().exit_code, task.error().error.str()));
+    log::Error(fmt::format("launch failed (exit status {}): {}", task.error().exit_code,
+                           task.error().error.str()));
     return ToStatus(task.error().error);
   }
   auto* ps = resp->mutable_process();
@@ -107,7 +113,8 @@ grpc::Status ExecutorService::Launch(grpc::ServerContext*, const pb::LaunchReque
   return grpc::Status::OK;
 }
 
-grpc::Status ExecutorService::Wait(grpc::ServerContext* ctx, const pb::WaitRequest*, pb::WaitResponse* resp) {
+grpc::Status ExecutorService::Wait(grpc::ServerContext* ctx, const pb::WaitRequest*,
+                                   pb::WaitResponse* resp) {
   auto task = CurrentTask();
   if (!task) return NoTask();
   auto st = task->Wait([ctx] { return ctx->IsCancelled(); });
@@ -116,19 +123,22 @@ grpc::Status ExecutorService::Wait(grpc::ServerContext* ctx, const pb::WaitReque
   return grpc::Status::OK;
 }
 
-grpc::Status ExecutorService::Shutdown(grpc::ServerContext*, const pb::ShutdownRequest* req, pb::ShutdownResponse*) {
+grpc::Status ExecutorService::Shutdown(grpc::ServerContext*, const pb::ShutdownRequest* req,
+                                       pb::ShutdownResponse*) {
   int sig = SIGINT;  // Nomad: an empty signal means SIGINT
   if (!req->signal().empty()) {
     auto s = ParseSignal("signal", req->signal());
     if (!s)
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          fmt::format("error unknown signal given for shutdown: {}", req->signal()));
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          fmt::format("error unknown signal given for shutdown: {}", req->signal()));
     sig = *s;
   }
   auto task = CurrentTask();
   if (!task) return grpc::Status::OK;  // nothing launched: nothing to stop
   auto grace = std::chrono::nanoseconds(std::max<int64_t>(0, req->grace_period()));
-  log::Info(fmt::format("shutdown of task {}: {} then kill after {} ns", task->id(), SignalName(sig), grace.count()));
+  log::Info(fmt::format("shutdown of task {}: {} then kill after {} ns", task->id(),
+                        SignalName(sig), grace.count()));
   if (auto s = task->Stop(sig, grace); !s) return ToStatus(s.error());
   if (auto s = task->Cleanup(); !s) {
     log::Warn(fmt::format("task {}: cleanup: {}", task->id(), s.error().str()));
@@ -137,7 +147,8 @@ grpc::Status ExecutorService::Shutdown(grpc::ServerContext*, const pb::ShutdownR
   return grpc::Status::OK;
 }
 
-grpc::Status ExecutorService::UpdateResources(grpc::ServerContext*, const pb::UpdateResourcesRequest* req,
+grpc::Status ExecutorService::UpdateResources(grpc::ServerContext*,
+                                              const pb::UpdateResourcesRequest* req,
                                               pb::UpdateResourcesResponse*) {
   auto task = CurrentTask();
   if (!task) return NoTask();
@@ -154,7 +165,8 @@ grpc::Status ExecutorService::UpdateResources(grpc::ServerContext*, const pb::Up
   return grpc::Status::OK;
 }
 
-grpc::Status ExecutorService::Version(grpc::ServerContext*, const pb::VersionRequest*, pb::VersionResponse* resp) {
+grpc::Status ExecutorService::Version(grpc::ServerContext*, const pb::VersionRequest*,
+                                      pb::VersionResponse* resp) {
   resp->set_version(kExecutorVersion);
   return grpc::Status::OK;
 }
@@ -167,7 +179,9 @@ grpc::Status ExecutorService::Stats(grpc::ServerContext* ctx, const pb::StatsReq
   auto client = task->Connect();
   if (!client) return task->Exited() ? grpc::Status::OK : ToStatus(client.error());
   const int64_t interval = req->interval() > 0 ? req->interval() : 1'000'000'000;
-  if (auto s = client->Send(json{{"v", 1}, {"op", "stats"}, {"stream", true}, {"interval_ns", interval}}.dump()); !s)
+  if (auto s = client->Send(
+          json{{"v", 1}, {"op", "stats"}, {"stream", true}, {"interval_ns", interval}}.dump());
+      !s)
     return ToStatus(s.error());
   // Short receive timeouts, so a cancelled call is noticed while no sample is due.
   struct timeval tv = {0, 200'000};
@@ -185,14 +199,17 @@ grpc::Status ExecutorService::Stats(grpc::ServerContext* ctx, const pb::StatsReq
     try {
       j = json::parse(m->line);
     } catch (const std::exception& e) {
-      return grpc::Status(grpc::StatusCode::INTERNAL, fmt::format("stats: bad line from the supervisor: {}", e.what()));
+      return grpc::Status(grpc::StatusCode::INTERNAL,
+                          fmt::format("stats: bad line from the supervisor: {}", e.what()));
     }
     if (!j.value("ok", false)) {
       // The task may have ended as we asked ("not running"): then the stream simply ends.
       auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-      if (task->Wait([&] { return ctx->IsCancelled() || std::chrono::steady_clock::now() > until; }))
+      if (task->Wait(
+              [&] { return ctx->IsCancelled() || std::chrono::steady_clock::now() > until; }))
         return grpc::Status::OK;
-      return grpc::Status(grpc::StatusCode::INTERNAL, j.value("error", std::string("stats failed")));
+      return grpc::Status(grpc::StatusCode::INTERNAL,
+                          j.value("error", std::string("stats failed")));
     }
     if (j.value("end", false)) return grpc::Status::OK;
     if (!j.contains("sample")) continue;
@@ -204,16 +221,19 @@ grpc::Status ExecutorService::Stats(grpc::ServerContext* ctx, const pb::StatsReq
   }
 }
 
-grpc::Status ExecutorService::Signal(grpc::ServerContext*, const pb::SignalRequest* req, pb::SignalResponse*) {
+grpc::Status ExecutorService::Signal(grpc::ServerContext*, const pb::SignalRequest* req,
+                                     pb::SignalResponse*) {
   auto task = CurrentTask();
   if (!task) return NoTask();
   if (req->signal() < 1 || req->signal() > SIGRTMAX)
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, fmt::format("unknown signal {}", req->signal()));
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        fmt::format("unknown signal {}", req->signal()));
   if (auto s = task->Signal(req->signal()); !s) return ToStatus(s.error());
   return grpc::Status::OK;
 }
 
-grpc::Status ExecutorService::Exec(grpc::ServerContext* ctx, const pb::ExecRequest* req, pb::ExecResponse* resp) {
+grpc::Status ExecutorService::Exec(grpc::ServerContext* ctx, const pb::ExecRequest* req,
+                                   pb::ExecResponse* resp) {
   auto task = CurrentTask();
   if (!task) return NoTask();
   std::vector<std::string> argv = {req->cmd()};
@@ -228,8 +248,8 @@ grpc::Status ExecutorService::Exec(grpc::ServerContext* ctx, const pb::ExecReque
   return grpc::Status::OK;
 }
 
-grpc::ServerBidiReactor<dpb::ExecTaskStreamingRequest, dpb::ExecTaskStreamingResponse>* ExecutorService::ExecStreaming(
-    grpc::CallbackServerContext*) {
+grpc::ServerBidiReactor<dpb::ExecTaskStreamingRequest, dpb::ExecTaskStreamingResponse>*
+ExecutorService::ExecStreaming(grpc::CallbackServerContext*) {
   return NewExecStreamReactor(CurrentTask());
 }
 
@@ -243,29 +263,34 @@ void ExecutorService::StopAndCleanup() {
   }
   log::Debug(fmt::format("task {} ended", task->id()));
   if (task->Exited())
-    if (auto s = task->Cleanup(); !s) log::Warn(fmt::format("task {}: cleanup: {}", task->id(), s.error().str()));
+    if (auto s = task->Cleanup(); !s)
+      log::Warn(fmt::format("task {}: cleanup: {}", task->id(), s.error().str()));
 }
 
 void ExecutorService::ForwardSignal(int sig) {
   auto task = CurrentTask();
   if (!task || task->Exited()) return;
-  if (auto s = task->Signal(sig); !s) log::Warn(fmt::format("forwarding {}: {}", SignalName(sig), s.error().str()));
+  if (auto s = task->Signal(sig); !s)
+    log::Warn(fmt::format("forwarding {}: {}", SignalName(sig), s.error().str()));
 }
 
 // ---------------------------------------------------------------------------------------------
 
-grpc::Status ControllerService::Shutdown(grpc::ServerContext*, const ::plugin::Empty*, ::plugin::Empty*) {
+grpc::Status ControllerService::Shutdown(grpc::ServerContext*, const ::plugin::Empty*,
+                                         ::plugin::Empty*) {
   latch_->Request("GRPCController.Shutdown");
   return grpc::Status::OK;
 }
 
 grpc::Status StdioService::StreamStdio(grpc::ServerContext*, const ::google::protobuf::Empty*,
                                        grpc::ServerWriter<::plugin::StdioData>*) {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "isoexec-executor logs to its LogFile; no stdio to stream");
+  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                      "isoexec-executor logs to its LogFile; no stdio to stream");
 }
 
-grpc::Status BrokerService::StartStream(grpc::ServerContext*,
-                                        grpc::ServerReaderWriter<::plugin::ConnInfo, ::plugin::ConnInfo>* stream) {
+grpc::Status BrokerService::StartStream(
+    grpc::ServerContext*,
+    grpc::ServerReaderWriter<::plugin::ConnInfo, ::plugin::ConnInfo>* stream) {
   ::plugin::ConnInfo info;
   while (stream->Read(&info)) {
   }

@@ -42,23 +42,18 @@ class ExecutorService final
   explicit ExecutorService(ServiceOptions options) : o_(std::move(options)) {}
 
   grpc::Status Launch(grpc::ServerContext*, const pb::LaunchRequest*, pb::LaunchResponse*) override;
-  grpc::Status Wait(grpc::ServerContext*, const pb::WaitRequest*,
-                    pb::WaitResponse*) override;
+  grpc::Status Wait(grpc::ServerContext*, const pb::WaitRequest*, pb::WaitResponse*) override;
   grpc::Status Shutdown(grpc::ServerContext*, const pb::ShutdownRequest*,
                         pb::ShutdownResponse*) override;
-  grpc::Status UpdateResources(grpc::ServerContext*,
-                               const pb::UpdateResourcesRequest*,
+  grpc::Status UpdateResources(grpc::ServerContext*, const pb::UpdateResourcesRequest*,
                                pb::UpdateResourcesResponse*) override;
   grpc::Status Version(grpc::ServerContext*, const pb::VersionRequest*,
                        pb::VersionResponse*) override;
   grpc::Status Stats(grpc::ServerContext*, const pb::StatsRequest*,
                      grpc::ServerWriter<pb::StatsResponse>*) override;
-  grpc::Status Signal(grpc::ServerContext*, const pb::SignalRequest*,
-                      pb::SignalResponse*) override;
-  grpc::Status Exec(grpc::ServerContext*, const pb::ExecRequest*,
-                    pb::ExecResponse*) override;
-  grpc::ServerBidiReactor<dpb::ExecTaskStreamingRequest,
-                          dpb::ExecTaskStreamingResponse>*
+  grpc::Status Signal(grpc::ServerContext*, const pb::SignalRequest*, pb::SignalResponse*) override;
+  grpc::Status Exec(grpc::ServerContext*, const pb::ExecRequest*, pb::ExecResponse*) override;
+  grpc::ServerBidiReactor<dpb::ExecTaskStreamingRequest, dpb::ExecTaskStreamingResponse>*
   ExecStreaming(grpc::CallbackServerContext* context) override;
 
   // Executor exit: stops the task at once (Nomad's Shutdown("SIGINT", 0)) and removes its
@@ -98,7 +93,9 @@ class StdioService final : public ::plugin::GRPCStdio::Service {
 // client's broker loop is content, and ends when the client or the server goes away.
 class BrokerService final : public ::plugin::GRPCBroker::Service {
  public:
-  grpc::Status StartStream(grpc::ServerContext*, grpc::ServerReaderWriter<::plugin::ConnInfo, ::plugin::ConnInfo>*) override;
+  grpc::Status StartStream(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<::plugin::ConnInfo, ::plugin::ConnInfo>*) override;
 };
 
 }  // namespace isoexec::executor

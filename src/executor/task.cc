@@ -87,7 +87,8 @@ int ReapPidfd(int pidfd) {
   siginfo_t info;
   for (;;) {
     std::memset(&info, 0, sizeof info);
-    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED) == 0) break;
+    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED) == 0)
+      break;
     if (errno != EINTR) return -1;
   }
   return info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
@@ -123,23 +124,41 @@ Task::~Task() {
       ended = supervisor_reaped_;
     }
     // Only at executor exit with a task that would not stop: do not hang on it.
-    if (ended) waiter_.join();
-    else waiter_.detach();
+    if (ended)
+      waiter_.join();
+    else
+      waiter_.detach();
   }
 }
 
-tl::expected<std::shared_ptr<Task>, LaunchError> Task::Launch(const TaskEnv& env, spec::TaskSpec spec) {
-  const auto fail = [](Error e, int code = 125) { return tl::unexpected<LaunchError>(LaunchError{std::move(e), code}); };
+tl::expected<std::shared_ptr<Task>, LaunchError> Task::Launch(const TaskEnv& env,
+                                                              spec::TaskSpec spec) {
+  const auto fail = [](Error e, int code = 125) {
+    return tl::unexpected<LaunchError>(LaunchError{std::move(e), code});
+  };
   std::shared_ptr<Task> t(new Task(env, std::move(spec)));
 
   UniqueFd spec_r, spec_w, report_r, report_w, watch_r, watch_w;
-  for (auto [r, w] : {std::pair{&spec_r, &spec_w}, std::pair{&report_r, &report_w}, std::pair{&watch_r, &watch_w}})
+  for (auto [r, w] : {std::pair{&spec_r, &spec_w}, std::pair{&report_r, &report_w},
+                      std::pair{&watch_r, &watch_w}})
     if (auto s = Pipe(r, w); !s) return fail(std::move(s.error()));
 
-  std::vector<std::string> args = {env.isoexec, "--state-dir", env.state_dir, "--cgroup-parent", env.cgroup_parent,
-                                   "--log-level", env.log_level, "--log-format", "json", "__supervise",
-                                   "--spec-fd", std::to_string(kSpecFd), "--report-fd", std::to_string(kReportFd),
-                                   "--parent-watch-fd", std::to_string(kWatchFd)};
+  std::vector<std::string> args = {env.isoexec,
+                                   "--state-dir",
+                                   env.state_dir,
+                                   "--cgroup-parent",
+                                   env.cgroup_parent,
+                                   "--log-level",
+                                   env.log_level,
+                                   "--log-format",
+                                   "json",
+                                   "__supervise",
+                                   "--spec-fd",
+                                   std::to_string(kSpecFd),
+                                   "--report-fd",
+                                   std::to_string(kReportFd),
+                                   "--parent-watch-fd",
+                                   std::to_string(kWatchFd)};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -212,15 +231,22 @@ tl::expected<std::shared_ptr<Task>, LaunchError> Task::Launch(const TaskEnv& env
   try {
     j = json::parse(report.substr(0, report.find('\n')));
   } catch (const std::exception&) {
-    if (!sent) return abandon(Error::Make(Code::kInternal, "the supervisor did not read the task spec"), 125);
-    return abandon(Error::Make(Code::kInternal, fmt::format("the supervisor exited during launch (report: `{}`)", report)), 125);
+    if (!sent)
+      return abandon(Error::Make(Code::kInternal, "the supervisor did not read the task spec"),
+                     125);
+    return abandon(
+        Error::Make(Code::kInternal,
+                    fmt::format("the supervisor exited during launch (report: `{}`)", report)),
+        125);
   }
   if (!j.value("ok", false)) {
     int code = j.value("exit_code", 125);
     std::string message = j.value("error", std::string("launch failed"));
     ReapPidfd(t->supervisor_pidfd_.get());  // it exits right after reporting
     (void)runtime::RemoveTaskDir(t->dir_);
-    Code c = code == 127 ? Code::kNotFound : code == 126 ? Code::kPermissionDenied : Code::kFailedPrecondition;
+    Code c = code == 127   ? Code::kNotFound
+             : code == 126 ? Code::kPermissionDenied
+                           : Code::kFailedPrecondition;
     return fail(Error::Make(c, message), code);
   }
   t->pid_ = j.value("pid", 0);
@@ -246,8 +272,10 @@ void Task::WaitLoop() {
       if (auto r = c->Call(Request("wait")); r) {
         try {
           auto e = runtime::ParseExitState(json::parse(r->line).at("exit").dump());
-          if (e) st = *e;
-          else why = e.error().str();
+          if (e)
+            st = *e;
+          else
+            why = e.error().str();
         } catch (const std::exception& ex) {
           why = ex.what();
         }
@@ -274,8 +302,8 @@ void Task::WaitLoop() {
       break;
     }
     // Lost: the supervisor died without recording an exit. Kill whatever is left.
-    log::Error(fmt::format("task {}: the supervisor (pid {}) died without reporting the exit: {}", id(),
-                           supervisor_pid_, why));
+    log::Error(fmt::format("task {}: the supervisor (pid {}) died without reporting the exit: {}",
+                           id(), supervisor_pid_, why));
     (void)KillAndRemoveCgroup(env_.cgroup_parent, id());
     runtime::ExitState lost;
     lost.pid = pid_;
@@ -307,12 +335,16 @@ std::optional<runtime::ExitState> Task::Wait(const std::function<bool()>& cancel
 
 Result<control::Client> Task::Connect() const {
   auto c = control::Client::Connect(dir_);
-  if (!c && Exited()) return Fail(Error::Make(Code::kFailedPrecondition, fmt::format("task {} is not running", id())));
+  if (!c && Exited())
+    return Fail(
+        Error::Make(Code::kFailedPrecondition, fmt::format("task {} is not running", id())));
   return c;
 }
 
 Status Task::Signal(int sig) {
-  if (Exited()) return Fail(Error::Make(Code::kFailedPrecondition, fmt::format("task {} is not running", id())));
+  if (Exited())
+    return Fail(
+        Error::Make(Code::kFailedPrecondition, fmt::format("task {} is not running", id())));
   ISOEXEC_ASSIGN_OR_RETURN(auto c, Connect());
   auto r = c.Call(Request("signal", {{"signal", sig}, {"all", false}}));
   if (!r) return Fail(std::move(r.error()));
@@ -325,7 +357,8 @@ Status Task::Stop(int sig, std::chrono::nanoseconds grace) {
   Error failure = Error::Make(Code::kInternal, "");
   bool failed = false;
   if (c) {
-    auto r = c->Call(Request("stop", {{"signal", sig}, {"grace_ns", grace.count() < 0 ? 0 : grace.count()}}));
+    auto r = c->Call(
+        Request("stop", {{"signal", sig}, {"grace_ns", grace.count() < 0 ? 0 : grace.count()}}));
     if (!r && r.error().code() != Code::kUnavailable) {
       failure = std::move(r.error());
       failed = true;
@@ -369,10 +402,13 @@ std::unique_ptr<cgroup::Cgroup> Task::OpenCgroup() const {
 Status Task::Cleanup() {
   {
     std::unique_lock<std::mutex> l(mu_);
-    if (!exit_) return Fail(Error::Make(Code::kFailedPrecondition, fmt::format("task {} is still running", id())));
+    if (!exit_)
+      return Fail(
+          Error::Make(Code::kFailedPrecondition, fmt::format("task {} is still running", id())));
     if (cleaned_) return Ok();
     if (!cv_.wait_for(l, kSupervisorExitWait, [&] { return supervisor_reaped_; }))
-      log::Warn(fmt::format("task {}: supervisor (pid {}) still running at cleanup", id(), supervisor_pid_));
+      log::Warn(fmt::format("task {}: supervisor (pid {}) still running at cleanup", id(),
+                            supervisor_pid_));
   }
   Status result = Ok();
   if (auto s = KillAndRemoveCgroup(env_.cgroup_parent, id()); !s) result = std::move(s);
@@ -382,7 +418,8 @@ Status Task::Cleanup() {
   return result;
 }
 
-void CollectStaleState(const std::string& state_root, const std::string& own_dir, const std::string& cgroup_parent) {
+void CollectStaleState(const std::string& state_root, const std::string& own_dir,
+                       const std::string& cgroup_parent) {
   DIR* d = ::opendir(state_root.c_str());
   if (!d) return;
   std::vector<std::string> dirs;
@@ -390,7 +427,8 @@ void CollectStaleState(const std::string& state_root, const std::string& own_dir
     std::string name = e->d_name;
     if (name.rfind("executor-", 0) != 0) continue;
     const std::string pid_text = name.substr(9);
-    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos)
+    if (pid_text.empty() || pid_text.size() > 9 ||
+        pid_text.find_first_not_of("0123456789") != std::string::npos)
       continue;
     const std::string path = state_root + "/" + name;
     pid_t pid = static_cast<pid_t>(std::stol(pid_text));
@@ -414,7 +452,8 @@ void CollectStaleState(const std::string& state_root, const std::string& own_dir
         busy = true;  // its supervisor is still killing it
         continue;
       }
-      (void)KillAndRemoveCgroup(st && !st->cgroup_parent.empty() ? st->cgroup_parent : cgroup_parent, id);
+      (void)KillAndRemoveCgroup(
+          st && !st->cgroup_parent.empty() ? st->cgroup_parent : cgroup_parent, id);
       if (auto s = runtime::RemoveTaskDir(task_dir); s)
         log::Info(fmt::format("removed stale task state {}", task_dir));
     }

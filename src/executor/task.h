@@ -52,7 +52,8 @@ class Task {
  public:
   // Spawns the supervisor, hands it the spec and returns once it reported that the task runs
   // (this blocks while the supervisor opens FIFO outputs: until their readers opened them).
-  static tl::expected<std::shared_ptr<Task>, LaunchError> Launch(const TaskEnv& env, spec::TaskSpec spec);
+  static tl::expected<std::shared_ptr<Task>, LaunchError> Launch(const TaskEnv& env,
+                                                                 spec::TaskSpec spec);
 
   ~Task();
   Task(const Task&) = delete;

@@ -1,9 +1,8 @@
 // Pure logic of isoexec-executor: configuration, handshake text, LaunchRequest -> TaskSpec,
 // Resources -> update, Sample -> TaskStats, ExitState -> ProcessState.
-#include <gtest/gtest.h>
-
 #include <csignal>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "executor/config.h"
@@ -13,7 +12,8 @@ namespace isoexec::executor {
 namespace {
 
 TEST(ExecutorConfig, ParsesNomadsJsonAndIgnoresUnknownKeys) {
-  auto c = ParseConfig(R"({"LogFile":"/a/executor.out","LogLevel":"debug","FSIsolation":true,"Compute":{"tc":1,"nc":2}})");
+  auto c = ParseConfig(
+      R"({"LogFile":"/a/executor.out","LogLevel":"debug","FSIsolation":true,"Compute":{"tc":1,"nc":2}})");
   ASSERT_TRUE(c) << c.error().str();
   EXPECT_EQ(c->log_file, "/a/executor.out");
   EXPECT_EQ(c->log_level, "debug");
@@ -117,7 +117,8 @@ TEST(ExecutorConvert, LaunchRequestToSpec) {
 }
 
 TEST(ExecutorConvert, RefusesWhatItCannotHonour) {
-  const auto refused = [](const std::function<void(pb::LaunchRequest*)>& set, const std::string& field) {
+  const auto refused = [](const std::function<void(pb::LaunchRequest*)>& set,
+                          const std::string& field) {
     auto r = Basic();
     set(&r);
     auto s = SpecFromLaunch(r, "id", nullptr);
@@ -149,12 +150,14 @@ TEST(ExecutorConvert, RefusesWhatItCannotHonour) {
         d->set_cgroup_permissions("rwx");
       },
       "cgroup_permissions");
-  refused([](auto* r) { r->mutable_network_isolation()->set_mode(dpb::NetworkIsolationSpec::GROUP); },
-          "network_isolation");
+  refused(
+      [](auto* r) { r->mutable_network_isolation()->set_mode(dpb::NetworkIsolationSpec::GROUP); },
+      "network_isolation");
 }
 
 TEST(ExecutorConvert, MemoryRules) {
-  // Nomad's memoryLimits: memory only -> hard; + memory_max -> hard=max, soft=memory; -1 -> no hard.
+  // Nomad's memoryLimits: memory only -> hard; + memory_max -> hard=max, soft=memory; -1 -> no
+  // hard.
   dpb::Resources r;
   r.mutable_allocated_resources()->mutable_memory()->set_memory_mb(100);
   auto a = ResourcesFrom(r, nullptr);
@@ -164,12 +167,14 @@ TEST(ExecutorConvert, MemoryRules) {
   r.mutable_allocated_resources()->mutable_memory()->set_memory_max_mb(200);
   a = ResourcesFrom(r, nullptr);
   EXPECT_EQ(*a->memory_max, 200ull << 20);
-  EXPECT_EQ(UpdateJson(*a), nlohmann::json({{"memory", 100ull << 20}, {"memory_max", 200ull << 20}}));
+  EXPECT_EQ(UpdateJson(*a),
+            nlohmann::json({{"memory", 100ull << 20}, {"memory_max", 200ull << 20}}));
   r.mutable_allocated_resources()->mutable_memory()->set_memory_max_mb(-1);
   a = ResourcesFrom(r, nullptr);
   EXPECT_TRUE(a->memory_max_unlimited);
   EXPECT_EQ(UpdateJson(*a)["memory_max"], "unlimited");
-  r.mutable_allocated_resources()->mutable_memory()->set_memory_max_mb(50);  // below memory: ignored
+  r.mutable_allocated_resources()->mutable_memory()->set_memory_max_mb(
+      50);  // below memory: ignored
   a = ResourcesFrom(r, nullptr);
   EXPECT_FALSE(a->memory_max);
   // linux_resources as the fallback; shares clamped; cpuset.
@@ -203,16 +208,17 @@ TEST(ExecutorConvert, SampleToNomadStats) {
   s.memory.cache_bytes = 2000;
   s.memory.usage_bytes = 3000;
   s.memory.max_usage_bytes = 4000;
-  s.memory.measured = {"rss", "cache", "swap", "mapped_file", "usage", "max_usage", "kernel_usage",
-                       "kernel_max_usage", "limit"};
+  s.memory.measured = {"rss",   "cache",     "swap",         "mapped_file",
+                       "usage", "max_usage", "kernel_usage", "kernel_max_usage",
+                       "limit"};
   s.cpu.percent = 12.5;
   s.cpu.user_percent = 10;
   s.cpu.system_percent = 2.5;
   s.cpu.throttled_periods = 3;
   s.cpu.throttled_ns = 4;
   s.cpu.total_ticks = 5;
-  s.cpu.measured = {"percent", "user_percent", "system_percent", "user_ns", "throttled_periods", "throttled_ns",
-                    "total_ticks"};
+  s.cpu.measured = {"percent",           "user_percent", "system_percent", "user_ns",
+                    "throttled_periods", "throttled_ns", "total_ticks"};
   s.pids[42] = {100, 0, 1.5, 1, 0.5};
   dpb::TaskStats out;
   SampleToTaskStats(s, &out);
@@ -225,9 +231,10 @@ TEST(ExecutorConvert, SampleToNomadStats) {
   EXPECT_EQ(m.usage(), 3000u);
   EXPECT_EQ(m.max_usage(), 4000u);
   std::vector<int> mf(m.measured_fields().begin(), m.measured_fields().end());
-  EXPECT_EQ(mf, (std::vector<int>{dpb::MemoryUsage::RSS, dpb::MemoryUsage::CACHE, dpb::MemoryUsage::SWAP,
-                                  dpb::MemoryUsage::USAGE, dpb::MemoryUsage::MAX_USAGE, dpb::MemoryUsage::KERNEL_USAGE,
-                                  dpb::MemoryUsage::KERNEL_MAX_USAGE}));
+  EXPECT_EQ(
+      mf, (std::vector<int>{dpb::MemoryUsage::RSS, dpb::MemoryUsage::CACHE, dpb::MemoryUsage::SWAP,
+                            dpb::MemoryUsage::USAGE, dpb::MemoryUsage::MAX_USAGE,
+                            dpb::MemoryUsage::KERNEL_USAGE, dpb::MemoryUsage::KERNEL_MAX_USAGE}));
   const auto& c = out.agg_resource_usage().cpu();
   EXPECT_DOUBLE_EQ(c.percent(), 12.5);
   EXPECT_DOUBLE_EQ(c.user_mode(), 10);
@@ -235,9 +242,9 @@ TEST(ExecutorConvert, SampleToNomadStats) {
   EXPECT_EQ(c.throttled_periods(), 3u);
   EXPECT_EQ(c.throttled_time(), 4u);
   std::vector<int> cf(c.measured_fields().begin(), c.measured_fields().end());
-  EXPECT_EQ(cf, (std::vector<int>{dpb::CPUUsage::PERCENT, dpb::CPUUsage::USER_MODE, dpb::CPUUsage::SYSTEM_MODE,
-                                  dpb::CPUUsage::THROTTLED_PERIODS, dpb::CPUUsage::THROTTLED_TIME,
-                                  dpb::CPUUsage::TOTAL_TICKS}));
+  EXPECT_EQ(cf, (std::vector<int>{dpb::CPUUsage::PERCENT, dpb::CPUUsage::USER_MODE,
+                                  dpb::CPUUsage::SYSTEM_MODE, dpb::CPUUsage::THROTTLED_PERIODS,
+                                  dpb::CPUUsage::THROTTLED_TIME, dpb::CPUUsage::TOTAL_TICKS}));
   ASSERT_EQ(out.resource_usage_by_pid().count("42"), 1u);
   const auto& p = out.resource_usage_by_pid().at("42");
   EXPECT_EQ(p.memory().rss(), 100u);

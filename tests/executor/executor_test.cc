@@ -119,13 +119,15 @@ TEST_F(ExecutorTest, HandshakeHealthAndVersion) {
 }
 
 TEST(ExecutorCookie, WrongOrMissingCookieIsRefused) {
-  for (std::optional<std::string> cookie : {std::optional<std::string>("not-the-cookie"), std::optional<std::string>()}) {
+  for (std::optional<std::string> cookie :
+       {std::optional<std::string>("not-the-cookie"), std::optional<std::string>()}) {
     ExecutorProcess exe(cookie);
     EXPECT_EQ(exe.Handshake(5s), "");
     auto e = exe.WaitExit(5s);
     ASSERT_TRUE(e);
     EXPECT_EQ(e->code, 1);
-    EXPECT_NE(e->err.find("This binary is a plugin. These are not meant to be executed directly."), std::string::npos)
+    EXPECT_NE(e->err.find("This binary is a plugin. These are not meant to be executed directly."),
+              std::string::npos)
         << e->err;
     EXPECT_NE(e->err.find("load any plugins automatically"), std::string::npos) << e->err;
   }
@@ -133,8 +135,10 @@ TEST(ExecutorCookie, WrongOrMissingCookieIsRefused) {
 
 TEST(ExecutorConfigE2E, FsIsolationFalseIsRefusedAtLaunch) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-  ExecutorProcess exe(std::string(kCookie), R"({"LogFile":"/dev/null","LogLevel":"info","FSIsolation":false,"StateRoot":")" +
-                                                StateRoot() + R"(","CgroupParent":")" + CgroupParent() + R"("})");
+  ExecutorProcess exe(
+      std::string(kCookie),
+      R"({"LogFile":"/dev/null","LogLevel":"info","FSIsolation":false,"StateRoot":")" +
+          StateRoot() + R"(","CgroupParent":")" + CgroupParent() + R"("})");
   ASSERT_FALSE(exe.Handshake().empty());
   TaskDir dir;
   pb::LaunchResponse resp;
@@ -145,7 +149,8 @@ TEST(ExecutorConfigE2E, FsIsolationFalseIsRefusedAtLaunch) {
   // Nothing launched: Wait and Stats say so, Shutdown has nothing to do.
   pb::WaitResponse w;
   ctx = Ctx();
-  EXPECT_EQ(exe.executor().Wait(ctx.get(), pb::WaitRequest(), &w).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(exe.executor().Wait(ctx.get(), pb::WaitRequest(), &w).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
   pb::ShutdownResponse sr;
   ctx = Ctx();
   EXPECT_TRUE(exe.executor().Shutdown(ctx.get(), pb::ShutdownRequest(), &sr).ok());
@@ -157,7 +162,8 @@ TEST(ExecutorConfigE2E, FsIsolationFalseIsRefusedAtLaunch) {
 TEST_F(ExecutorTest, LaunchAndWaitEchoToFiles) {
   TempDir out;
   const std::string so = out.path() + "/stdout", se = out.path() + "/stderr";
-  auto req = LaunchOf(dir_, {"/bin/sh", "-c", "echo hello world; echo \"$HELLO\" >&2; exit 3"}, so, se);
+  auto req =
+      LaunchOf(dir_, {"/bin/sh", "-c", "echo hello world; echo \"$HELLO\" >&2; exit 3"}, so, se);
   pb::LaunchResponse resp;
   auto ctx = Ctx();
   auto before = std::chrono::system_clock::now();
@@ -165,7 +171,8 @@ TEST_F(ExecutorTest, LaunchAndWaitEchoToFiles) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_GT(resp.process().pid(), 0);
   EXPECT_EQ(resp.process().exit_code(), -1);
-  auto t = std::chrono::system_clock::time_point(std::chrono::seconds(resp.process().time().seconds()));
+  auto t =
+      std::chrono::system_clock::time_point(std::chrono::seconds(resp.process().time().seconds()));
   EXPECT_LE(std::chrono::abs(t - before), 5s);
 
   // Several waiters get the same state.
@@ -215,7 +222,8 @@ TEST_F(ExecutorTest, LaunchWritesToFifoOnceItsReaderOpens) {
 TEST_F(ExecutorTest, ShutdownWithGraceStopsGracefullyThenKills) {
   TempDir out;
   // Handles SIGTERM: exits within the grace period with its own status.
-  Launch(LaunchOf(dir_, {"/bin/sh", "-c", "trap 'echo bye; exit 7' TERM; while :; do sleep 0.1; done"},
+  Launch(LaunchOf(dir_,
+                  {"/bin/sh", "-c", "trap 'echo bye; exit 7' TERM; while :; do sleep 0.1; done"},
                   out.path() + "/out"));
   std::this_thread::sleep_for(300ms);
   auto start = Clock::now();
@@ -259,8 +267,9 @@ TEST_F(ExecutorTest, ShutdownNoGraceSleep) {
 
 TEST_F(ExecutorTest, SignalGoesToTheMainProcess) {
   TempDir out;
-  Launch(LaunchOf(dir_, {"/bin/sh", "-c", "trap 'echo got USR1; exit 5' USR1; while :; do sleep 0.1; done"},
-                  out.path() + "/out"));
+  Launch(LaunchOf(
+      dir_, {"/bin/sh", "-c", "trap 'echo got USR1; exit 5' USR1; while :; do sleep 0.1; done"},
+      out.path() + "/out"));
   std::this_thread::sleep_for(300ms);
   pb::SignalRequest req;
   req.set_signal(SIGUSR1);
@@ -278,7 +287,8 @@ TEST_F(ExecutorTest, SignalGoesToTheMainProcess) {
 
 TEST_F(ExecutorTest, SighupToTheExecutorIsForwardedToTheTask) {
   TempDir out;
-  Launch(LaunchOf(dir_, {"/bin/sh", "-c", "trap 'echo got HUP; exit 6' HUP; while :; do sleep 0.1; done"},
+  Launch(LaunchOf(dir_,
+                  {"/bin/sh", "-c", "trap 'echo got HUP; exit 6' HUP; while :; do sleep 0.1; done"},
                   out.path() + "/out"));
   std::this_thread::sleep_for(300ms);
   ASSERT_EQ(::kill(exe_->pid(), SIGHUP), 0);
@@ -305,11 +315,14 @@ TEST_F(ExecutorTest, UnsupportedLaunchFieldsAreRefused) {
     std::function<void(pb::LaunchRequest*)> set;
   } cases[] = {
       {"basic_process_cgroup", [](pb::LaunchRequest* r) { r->set_basic_process_cgroup(true); }},
-      {"cgroup_v2_override", [](pb::LaunchRequest* r) { r->set_cgroup_v2_override("custom.slice/x.scope"); }},
-      {"cgroup_v1_override", [](pb::LaunchRequest* r) { (*r->mutable_cgroup_v1_override())["pids"] = "custom"; }},
+      {"cgroup_v2_override",
+       [](pb::LaunchRequest* r) { r->set_cgroup_v2_override("custom.slice/x.scope"); }},
+      {"cgroup_v1_override",
+       [](pb::LaunchRequest* r) { (*r->mutable_cgroup_v1_override())["pids"] = "custom"; }},
       {"default_pid_mode", [](pb::LaunchRequest* r) { r->set_default_pid_mode("other"); }},
       {"work_dir", [](pb::LaunchRequest* r) { r->set_work_dir("foo"); }},
-      {"selinux_label", [](pb::LaunchRequest* r) {
+      {"selinux_label",
+       [](pb::LaunchRequest* r) {
          auto* m = r->add_mounts();
          m->set_host_path("/tmp");
          m->set_task_path("/mnt");
@@ -322,7 +335,8 @@ TEST_F(ExecutorTest, UnsupportedLaunchFieldsAreRefused) {
     pb::LaunchResponse resp;
     auto ctx = Ctx();
     auto s = X().Launch(ctx.get(), req, &resp);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field << ": " << s.error_message();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.field << ": " << s.error_message();
     EXPECT_NE(s.error_message().find(c.field), std::string::npos) << s.error_message();
   }
   // A command that does not exist in the task dir.
@@ -344,7 +358,8 @@ TEST_F(ExecutorTest, LaunchHonoursWorkDirEnvCapsAndPidMode) {
   TempDir out;
   auto req = LaunchOf(dir_,
                       {"/bin/sh", "-c",
-                       "pwd; echo $HELLO; grep CapEff /proc/self/status; echo pid=$$; cat /proc/self/oom_score_adj"},
+                       "pwd; echo $HELLO; grep CapEff /proc/self/status; echo pid=$$; cat "
+                       "/proc/self/oom_score_adj"},
                       out.path() + "/out");
   req.set_work_dir("/tmp");
   req.add_capabilities("CAP_NET_BIND_SERVICE");
@@ -369,7 +384,8 @@ TEST_F(ExecutorTest, ExecMergesOutputAndReportsTheExitCode) {
   req.add_args("-c");
   req.add_args("echo out; echo err >&2; echo $HELLO; exit 3");
   auto deadline = std::chrono::system_clock::now() + 10s;
-  req.mutable_deadline()->set_seconds(std::chrono::duration_cast<std::chrono::seconds>(deadline.time_since_epoch()).count());
+  req.mutable_deadline()->set_seconds(
+      std::chrono::duration_cast<std::chrono::seconds>(deadline.time_since_epoch()).count());
   pb::ExecResponse resp;
   auto ctx = Ctx();
   auto s = X().Exec(ctx.get(), req, &resp);
@@ -404,7 +420,8 @@ TEST_F(ExecutorTest, ExecDeadlineKillsTheCommand) {
   req.add_args("-c");
   req.add_args("echo started; sleep 30");
   auto deadline = std::chrono::system_clock::now() + 700ms;
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
+  auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
   req.mutable_deadline()->set_seconds(ns / 1'000'000'000);
   req.mutable_deadline()->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
   pb::ExecResponse resp;
@@ -447,7 +464,8 @@ TEST_F(ExecutorTest, StatsStreamFirstSampleAtOnce) {
   EXPECT_GT(st.agg_resource_usage().cpu().measured_fields_size(), 0);
   EXPECT_GT(st.agg_resource_usage().memory().usage() + st.agg_resource_usage().memory().rss(), 0u);
   bool has_percent = false;
-  for (int f : st.agg_resource_usage().cpu().measured_fields()) has_percent |= f == dpb::CPUUsage::PERCENT;
+  for (int f : st.agg_resource_usage().cpu().measured_fields())
+    has_percent |= f == dpb::CPUUsage::PERCENT;
   EXPECT_TRUE(has_percent);
   EXPECT_FALSE(st.resource_usage_by_pid().empty());
   for (const auto& [pid, u] : st.resource_usage_by_pid()) {
@@ -534,7 +552,8 @@ struct StreamResult {
 };
 
 StreamResult Stream(pb::Executor::Stub& stub, const std::vector<std::string>& cmd, bool tty,
-                    const std::vector<dpb::ExecTaskStreamingRequest>& after_setup = {}, bool send_setup = true) {
+                    const std::vector<dpb::ExecTaskStreamingRequest>& after_setup = {},
+                    bool send_setup = true) {
   StreamResult r;
   auto ctx = Ctx();
   auto stream = stub.ExecStreaming(ctx.get());
@@ -580,7 +599,8 @@ dpb::ExecTaskStreamingRequest Resize(int height, int width) {
 
 TEST_F(ExecutorTest, ExecStreamingNoTty) {
   Launch(LaunchOf(dir_, {"/bin/sleep", "100"}));
-  auto r = Stream(X(), {"/bin/sh", "-c", "echo hello stdout; echo hello stderr >&2; exit 43"}, false);
+  auto r =
+      Stream(X(), {"/bin/sh", "-c", "echo hello stdout; echo hello stderr >&2; exit 43"}, false);
   ASSERT_TRUE(r.status.ok()) << r.status.error_message();
   EXPECT_EQ(r.out, "hello stdout\n");
   EXPECT_EQ(r.err, "hello stderr\n");
@@ -593,7 +613,8 @@ TEST_F(ExecutorTest, ExecStreamingNoTty) {
   EXPECT_EQ(r.code, 0);
 
   r = Stream(X(), {"/bin/sh", "-c", "stty size"}, false);
-  EXPECT_TRUE(std::regex_search(r.err, std::regex("stty: .?standard input.?: (Inappropriate ioctl for device|Not a tty)")))
+  EXPECT_TRUE(std::regex_search(
+      r.err, std::regex("stty: .?standard input.?: (Inappropriate ioctl for device|Not a tty)")))
       << r.err;
   EXPECT_EQ(r.code, 1);
 
@@ -612,7 +633,8 @@ TEST_F(ExecutorTest, ExecStreamingNoTty) {
 
 TEST_F(ExecutorTest, ExecStreamingTty) {
   Launch(LaunchOf(dir_, {"/bin/sleep", "100"}));
-  auto r = Stream(X(), {"/bin/sh", "-c", "echo hello stdout; echo hello stderr >&2; exit 43"}, true);
+  auto r =
+      Stream(X(), {"/bin/sh", "-c", "echo hello stdout; echo hello stderr >&2; exit 43"}, true);
   ASSERT_TRUE(r.status.ok()) << r.status.error_message();
   EXPECT_EQ(r.out, "hello stdout\r\nhello stderr\r\n");
   EXPECT_EQ(r.err, "");
@@ -622,7 +644,8 @@ TEST_F(ExecutorTest, ExecStreamingTty) {
   EXPECT_EQ(r.out, "1\r\n2\r\n3\r\n");
 
   // The latest size wins.
-  r = Stream(X(), {"/bin/sh", "-c", "sleep 1; stty size"}, true, {Resize(50, 40), Resize(100, 100)});
+  r = Stream(X(), {"/bin/sh", "-c", "sleep 1; stty size"}, true,
+             {Resize(50, 40), Resize(100, 100)});
   EXPECT_EQ(r.out, "100 100\r\n");
   EXPECT_EQ(r.code, 0);
 
@@ -632,7 +655,10 @@ TEST_F(ExecutorTest, ExecStreamingTty) {
 
   // Only the lead process is waited for.
   auto start = Clock::now();
-  r = Stream(X(), {"/bin/sh", "-c", "( ( sleep 3; echo from background ) & ); echo from main; exec sleep 1"}, true);
+  r = Stream(
+      X(),
+      {"/bin/sh", "-c", "( ( sleep 3; echo from background ) & ); echo from main; exec sleep 1"},
+      true);
   EXPECT_EQ(r.out, "from main\r\n");
   EXPECT_EQ(r.code, 0);
   EXPECT_LT(Clock::now() - start, 2500ms);
@@ -649,7 +675,8 @@ TEST_F(ExecutorTest, ExecStreamingFirstMessageMustBeSetup) {
 
 TEST_F(ExecutorTest, ExecStreamingFsIsolation) {
   Launch(LaunchOf(dir_, {"/bin/sleep", "100"}));
-  auto r = Stream(X(), {"/bin/sh", "-c", "FILE=$(mktemp); echo \"$FILE\"; echo text >> $FILE"}, false);
+  auto r =
+      Stream(X(), {"/bin/sh", "-c", "FILE=$(mktemp); echo \"$FILE\"; echo text >> $FILE"}, false);
   ASSERT_EQ(r.code, 0) << r.err;
   std::string file = r.out.substr(0, r.out.find('\n'));
   ASSERT_FALSE(file.empty());
@@ -668,7 +695,8 @@ TEST_F(ExecutorTest, ReattachFromASecondClient) {
     auto first = pb::Executor::NewStub(ch);
     pb::LaunchResponse resp;
     auto ctx = Ctx();
-    ASSERT_TRUE(first->Launch(ctx.get(), LaunchOf(dir_, {"/bin/sh", "-c", "sleep 1; exit 7"}), &resp).ok());
+    ASSERT_TRUE(
+        first->Launch(ctx.get(), LaunchOf(dir_, {"/bin/sh", "-c", "sleep 1; exit 7"}), &resp).ok());
   }  // the first client disconnects
   auto ch = exe_->NewChannel();
   auto second = pb::Executor::NewStub(ch);
@@ -727,13 +755,15 @@ TEST_F(ExecutorTest, TaskDiesWhenTheExecutorIsKilled) {
   int32_t pid = Launch(LaunchOf(dir_, {"/bin/sleep", "100"}));
   ASSERT_EQ(::kill(exe_->pid(), SIGKILL), 0);
   ASSERT_TRUE(exe_->WaitExit(5s));
-  EXPECT_TRUE(Eventually([&] { return !ProcessExists(pid); }, 5s)) << "task " << pid << " survived its executor";
+  EXPECT_TRUE(Eventually([&] { return !ProcessExists(pid); }, 5s))
+      << "task " << pid << " survived its executor";
   // The dead executor's socket dir and state remain; the next executor collects the state.
   std::string dir = exe_->socket_path().substr(0, exe_->socket_path().rfind('/'));
   ::unlink(exe_->socket_path().c_str());
   ::rmdir(dir.c_str());
   const std::string stale = StateRoot() + "/executor-" + std::to_string(exe_->pid());
-  // Each executor collects, at start-up, what dead executors left (once their supervisors are done).
+  // Each executor collects, at start-up, what dead executors left (once their supervisors are
+  // done).
   EXPECT_TRUE(Eventually(
       [&] {
         ExecutorProcess next;
@@ -787,8 +817,8 @@ TEST(ExecutorPerf, StartupFirstLaunchAndRss) {
   uint64_t supervisor_rss = 0;
   for (pid_t c : ChildrenOf(exe.pid())) supervisor_rss += RssKiB(c);
   auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
-  std::printf("executor: handshake %.1f ms, first Launch %.1f ms (spawn to running task %.1f ms)\n", ms(t1 - t0),
-              ms(t2 - t1), ms(t2 - t0));
+  std::printf("executor: handshake %.1f ms, first Launch %.1f ms (spawn to running task %.1f ms)\n",
+              ms(t1 - t0), ms(t2 - t1), ms(t2 - t0));
   std::printf("executor RSS: %lu KiB idle, %lu KiB with a task; supervisor RSS %lu KiB\n",
               static_cast<unsigned long>(idle_rss), static_cast<unsigned long>(busy_rss),
               static_cast<unsigned long>(supervisor_rss));

@@ -77,12 +77,14 @@ const std::string& CgroupParent() {
 
 // ---------------------------------------------------------------------------------------------
 
-ExecutorProcess::ExecutorProcess(std::optional<std::string> cookie, const std::string& config_json) {
+ExecutorProcess::ExecutorProcess(std::optional<std::string> cookie,
+                                 const std::string& config_json) {
   std::string config = config_json;
   // ISOEXEC_EXETEST_LOG=FILE: the executors' log goes there (debugging).
   const char* log = std::getenv("ISOEXEC_EXETEST_LOG");
   if (config.empty())
-    config = R"({"LogFile":")" + std::string(log && *log ? log : "/dev/null") + R"(","LogLevel":"debug","FSIsolation":true,"StateRoot":")" + StateRoot() +
+    config = R"({"LogFile":")" + std::string(log && *log ? log : "/dev/null") +
+             R"(","LogLevel":"debug","FSIsolation":true,"StateRoot":")" + StateRoot() +
              R"(","CgroupParent":")" + CgroupParent() + R"("})";
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) abort();
@@ -143,7 +145,8 @@ ExecutorProcess::~ExecutorProcess() {
 std::string ExecutorProcess::Handshake(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (out_.find('\n') == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return "";
     struct pollfd p = {out_fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
@@ -167,7 +170,8 @@ std::string ExecutorProcess::Handshake(std::chrono::milliseconds timeout) {
 std::shared_ptr<grpc::Channel> ExecutorProcess::NewChannel() const {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a really new connection each time
-  return grpc::CreateCustomChannel("unix:" + socket_path_, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel("unix:" + socket_path_, grpc::InsecureChannelCredentials(),
+                                   args);
 }
 
 pb::Executor::Stub& ExecutorProcess::executor() { return *stub_; }
@@ -199,8 +203,8 @@ TaskDir::TaskDir() : path_(MakeTemp("isoexec-exetest-")) {
     out << in.rdbuf();
   }
   ::chmod((path_ + "/bin/busybox").c_str(), 0755);
-  for (const char* applet : {"sh", "echo", "cat", "sleep", "true", "false", "ls", "head", "stty", "mktemp", "touch",
-                             "stat", "kill", "pwd", "id", "dd", "yes"})
+  for (const char* applet : {"sh", "echo", "cat", "sleep", "true", "false", "ls", "head", "stty",
+                             "mktemp", "touch", "stat", "kill", "pwd", "id", "dd", "yes"})
     ::symlink("busybox", (path_ + "/bin/" + applet).c_str());
   std::ofstream(path_ + "/etc/passwd") << "root:x:0:0:root:/root:/bin/sh\n"
                                           "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
@@ -212,8 +216,8 @@ TaskDir::~TaskDir() { RemoveTree(path_); }
 TempDir::TempDir() : path_(MakeTemp("isoexec-exetest-")) {}
 TempDir::~TempDir() { RemoveTree(path_); }
 
-pb::LaunchRequest LaunchOf(const TaskDir& dir, const std::vector<std::string>& argv, const std::string& stdout_path,
-                           const std::string& stderr_path) {
+pb::LaunchRequest LaunchOf(const TaskDir& dir, const std::vector<std::string>& argv,
+                           const std::string& stdout_path, const std::string& stderr_path) {
   pb::LaunchRequest req;
   req.set_cmd(argv.at(0));
   for (size_t i = 1; i < argv.size(); ++i) req.add_args(argv[i]);
@@ -297,12 +301,14 @@ std::set<std::string> Snapshot() {
       if (!e) break;
       if (e->d_name[0] == '.') continue;
       std::string ctrl = std::string(base) + "/" + e->d_name;
-      for (const std::string& cand : {ctrl + "/" + CgroupParent(), ctrl + "/" + CgroupParent() + ".slice"}) {
+      for (const std::string& cand :
+           {ctrl + "/" + CgroupParent(), ctrl + "/" + CgroupParent() + ".slice"}) {
         DIR* t = ::opendir(cand.c_str());
         while (t) {
           dirent* te = ::readdir(t);
           if (!te) break;
-          if (te->d_type == DT_DIR && te->d_name[0] != '.') items.insert("cgroup: " + cand + "/" + te->d_name);
+          if (te->d_type == DT_DIR && te->d_name[0] != '.')
+            items.insert("cgroup: " + cand + "/" + te->d_name);
         }
         if (t) ::closedir(t);
       }
@@ -334,7 +340,8 @@ std::set<std::string> Snapshot() {
   while (tmp) {
     dirent* e = ::readdir(tmp);
     if (!e) break;
-    if (std::strncmp(e->d_name, "isoexec-exetest-", 16) == 0 || std::strncmp(e->d_name, "isoexec-plugin-", 15) == 0)
+    if (std::strncmp(e->d_name, "isoexec-exetest-", 16) == 0 ||
+        std::strncmp(e->d_name, "isoexec-plugin-", 15) == 0)
       items.insert(std::string("tempdir: /tmp/") + e->d_name);
   }
   if (tmp) ::closedir(tmp);
@@ -368,7 +375,8 @@ class LeakCheck : public ::testing::Environment {
       if (d) ::closedir(d);
     }
     ::rmdir(StateRoot().c_str());
-    if (::access(StateRoot().c_str(), F_OK) == 0) ADD_FAILURE() << "leaked state root " << StateRoot();
+    if (::access(StateRoot().c_str(), F_OK) == 0)
+      ADD_FAILURE() << "leaked state root " << StateRoot();
   }
 
  private:

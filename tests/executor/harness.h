@@ -3,7 +3,6 @@
 // the generated stubs, builds throw-away busybox task dirs, and checks that nothing leaks.
 #pragma once
 
-#include <gtest/gtest.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include "executor.grpc.pb.h"
 #include "health.grpc.pb.h"
@@ -24,7 +24,8 @@ namespace isoexec::exetest {
 namespace pb = ::hashicorp::nomad::plugins::executor::proto;
 namespace dpb = ::hashicorp::nomad::plugins::drivers::proto;
 
-inline constexpr char kCookie[] = "e4327c2e01eabfd75a8a67adb114fb34a757d57eee7728d857a8cec6e91a7255";
+inline constexpr char kCookie[] =
+    "e4327c2e01eabfd75a8a67adb114fb34a757d57eee7728d857a8cec6e91a7255";
 
 // Per test process: the executors' StateRoot and CgroupParent, so tests never touch
 // /run/isoexec or a real cgroup parent.
@@ -90,7 +91,8 @@ class TempDir {
 
 // A LaunchRequest for argv in `dir` (stdout/stderr: the given paths, "" = discard).
 pb::LaunchRequest LaunchOf(const TaskDir& dir, const std::vector<std::string>& argv,
-                           const std::string& stdout_path = "", const std::string& stderr_path = "");
+                           const std::string& stdout_path = "",
+                           const std::string& stderr_path = "");
 
 std::string ReadFileOr(const std::string& path, const std::string& fallback = "");
 bool ProcessExists(pid_t pid);
@@ -103,7 +105,7 @@ std::string CgroupFile(pid_t pid, const std::string& controller, const std::stri
 
 }  // namespace isoexec::exetest
 
-#define REQUIRE_ROOT()                                                                   \
-  do {                                                                                   \
+#define REQUIRE_ROOT()                                                                     \
+  do {                                                                                     \
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (real namespaces, mounts, cgroups)"; \
   } while (0)

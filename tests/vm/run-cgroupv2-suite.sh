@@ -5,7 +5,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=$(realpath "${1:?usage: $0 BUILD_DIR [GTEST_FILTER]}")
-FILTER=${2:-${ISOEXEC_V2_FILTER:-'CgroupV2*:CgroupBackend*:Limits*:Oom*:KillAll*:Stats*:Devices*:Run.EchoInBusyboxRoot:Run.ExitCodesFollowTheContract:Run.PrivatePidNamespaceHasInitAsPid1'}}
+FILTER=${2:-${ISOEXEC_V2_FILTER:-'CgroupV2*:CgroupBackend*:Limits*:Oom*:KillAll*:Stats*:Devices*:Isolation*:Escape*:Run.EchoInBusyboxRoot:Run.ExitCodesFollowTheContract:Run.PrivatePidNamespaceHasInitAsPid1'}}
 OUT=$(mktemp -d /tmp/isoexec-vm-out.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 set +e
