@@ -61,6 +61,22 @@ See `isoexec VERB --help` and isoexec(1).)");
   cli::AddSuperviseCommand(app, global, &exit_code);
   cli::AddExecutorCommand(app, &exit_code);
   cli::AddManCommands(app, &exit_code);  // last: it documents every verb above
+  // run and exec stop at their command (no fallthrough), so they take the global options
+  // themselves: `isoexec run --log-level debug -- ...` works like every other verb.
+  for (const char* verb : {"run", "exec"}) {
+    CLI::App* sub = app.get_subcommand(verb);
+    sub->add_option("--state-dir", global.state_dir, "Where per-task state lives")
+        ->type_name("DIR")->default_str("/run/isoexec")->group("Global");
+    sub->add_option("--cgroup-parent", global.cgroup_parent, "Parent cgroup for tasks")
+        ->type_name("NAME")->default_str("isoexec")->group("Global");
+    sub->add_option("--log-level", global.log_level, "Log level")
+        ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
+        ->type_name("error|warn|info|debug")->default_str("warn")->group("Global");
+    sub->add_option("--log-format", global.log_format, "Log format on stderr")
+        ->check(CLI::IsMember({"text", "json"}))->type_name("text|json")->default_str("text")
+        ->group("Global");
+  }
+
   std::vector<std::string> args;
   for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 wants them reversed
   for (int i = 1; i < argc; ++i) {
