@@ -9,7 +9,9 @@ FILTER=${2:-${ISOEXEC_V2_FILTER:-'CgroupV2*:CgroupBackend*:Limits*:Oom*:KillAll*
 OUT=$(mktemp -d /tmp/isoexec-vm-out.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 set +e
-"$HERE/run-in-vm.sh" -m 2G -t 1200 -s "$OUT" "$HERE/cgroupv2-guest.sh" "$BUILD" "$FILTER" "$OUT"
+# The build dir is shared explicitly: the guest hides the host's /tmp and /run, where a CI
+# clone may live.
+"$HERE/run-in-vm.sh" -m 2G -t 1200 -s "$OUT" -s "$BUILD" "$HERE/cgroupv2-guest.sh" "$BUILD" "$FILTER" "$OUT"
 rc=$?
 set -e
 echo "cgroup v2 VM suite: exit $rc"
