@@ -21,31 +21,6 @@
 namespace isoexec::test {
 namespace {
 
-std::vector<std::string> Lines(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(line);
-  return out;
-}
-
-std::set<std::string> DirEntries(const std::string& dir) {
-  std::set<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  while (d) {
-    dirent* e = ::readdir(d);
-    if (!e) break;
-    if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") out.insert(e->d_name);
-  }
-  if (d) ::closedir(d);
-  return out;
-}
-
-bool Exists(const std::string& path) {
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
 std::string HostHostname() {
   char buf[256] = {};
   ::gethostname(buf, sizeof buf - 1);

@@ -211,6 +211,31 @@ std::string ReadFileOr(const std::string& path, const std::string& fallback) {
   return r ? *r : fallback;
 }
 
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
+}
+
+std::set<std::string> DirEntries(const std::string& dir) {
+  std::set<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  while (d) {
+    dirent* e = ::readdir(d);
+    if (!e) break;
+    if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") out.insert(e->d_name);
+  }
+  if (d) ::closedir(d);
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------
 // Leak check: the suite fails if it leaves mounts, cgroups, processes, state or temp dirs.
 

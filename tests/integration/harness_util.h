@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,10 @@ class TestRoot : public TempDir {
 std::string Trim(std::string s);
 bool Contains(const std::string& hay, const std::string& needle);
 std::string ReadFileOr(const std::string& path, const std::string& fallback = "");
+bool Exists(const std::string& path);
+std::vector<std::string> Lines(const std::string& text);
+// Names in `dir` (without . and ..); empty when it cannot be read.
+std::set<std::string> DirEntries(const std::string& dir);
 
 }  // namespace isoexec::test
 

@@ -22,14 +22,6 @@ namespace {
 
 using std::chrono::seconds;
 
-std::vector<std::string> Lines(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(line);
-  return out;
-}
-
 // "CapEff:\t00000000a80405fb" lines of `testinit caps` -> {"CapEff": "00000000a80405fb"}.
 std::map<std::string, std::string> StatusFields(const std::string& out) {
   std::map<std::string, std::string> m;
@@ -40,18 +32,6 @@ std::map<std::string, std::string> StatusFields(const std::string& out) {
     m[line.substr(0, colon)] = v == std::string::npos ? "" : Trim(line.substr(v));
   }
   return m;
-}
-
-std::set<std::string> DirEntries(const std::string& dir) {
-  std::set<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  while (d) {
-    dirent* e = ::readdir(d);
-    if (!e) break;
-    if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") out.insert(e->d_name);
-  }
-  if (d) ::closedir(d);
-  return out;
 }
 
 // What a run can leave behind: state entries and task cgroups under this suite's parent.

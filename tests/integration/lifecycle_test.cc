@@ -23,11 +23,6 @@ json Inspect(const std::string& id) {
   return json::parse(r.out);
 }
 
-bool Exists(const std::string& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0;
-}
-
 // Starts a detached task; returns its id.
 std::string Detach(const std::vector<std::string>& args) {
   std::vector<std::string> full = {"run", "-d"};

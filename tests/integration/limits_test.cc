@@ -35,11 +35,6 @@ std::string MemoryLimitFile(const std::string& id) {
   return TaskCgroupDir(id, "memory") + (PureV2() ? "/memory.max" : "/memory.limit_in_bytes");
 }
 
-bool Exists(const std::string& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0;
-}
-
 TEST(Limits, MemoryLimitLandsInTheTaskCgroupWhichIsRemovedAfterwards) {
   REQUIRE_ROOT();
   TestRoot root;

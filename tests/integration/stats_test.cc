@@ -38,8 +38,6 @@ std::string NextId() {
   return "stats-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
 }
 
-bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
-
 // Polls `pred` every 20 ms until true or the timeout.
 template <class Pred>
 bool WaitFor(milliseconds timeout, Pred pred) {
