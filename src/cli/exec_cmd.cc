@@ -23,6 +23,7 @@
 #include "runtime/control.h"
 #include "runtime/exec_into.h"
 #include "runtime/pty.h"
+#include "runtime/task_env.h"
 #include "spec/flag_parse.h"
 #include "spec/spec_json.h"
 #include "sys/syscalls.h"
@@ -103,16 +104,8 @@ int Exec(const ExecFlags& f, const GlobalOptions& g) {
   // --env adds to (or overrides) the task's environment, as docker exec does; without it the
   // process gets exactly what the task got.
   if (!req.env.empty()) {
-    std::vector<std::string> merged = spec->process.env;
-    bool has_path = false;
-    for (const auto& e : merged) has_path = has_path || e.rfind("PATH=", 0) == 0;
-    if (!has_path) merged.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    for (const auto& kv : req.env) {
-      const std::string key = kv.substr(0, kv.find('=') + 1);
-      auto it = std::find_if(merged.begin(), merged.end(), [&](const std::string& x) { return x.rfind(key, 0) == 0; });
-      if (it != merged.end()) *it = kv;
-      else merged.push_back(kv);
-    }
+    std::vector<std::string> merged = runtime::TaskEnvironment(*spec, nullptr);
+    runtime::OverrideEnv(&merged, req.env);
     req.env = std::move(merged);
   }
   auto client = control::Client::Connect(t->dir);

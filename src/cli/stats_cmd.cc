@@ -46,15 +46,10 @@ struct Stream {
 
 std::vector<std::string> RunningIds(const GlobalOptions& g) {
   std::vector<std::string> ids;
-  auto r = ::opendir(g.state_dir.c_str());
-  if (!r) return ids;
-  while (auto* e = ::readdir(r)) {
-    if (e->d_name[0] == '.') continue;
-    auto t = LoadTask(g, e->d_name);
-    if (t && t->state.status == runtime::TaskStatus::kRunning) ids.emplace_back(e->d_name);
+  for (const auto& id : TaskIds(g)) {
+    auto t = LoadTask(g, id);
+    if (t && t->state.status == runtime::TaskStatus::kRunning) ids.push_back(id);
   }
-  ::closedir(r);
-  std::sort(ids.begin(), ids.end());
   return ids;
 }
 

@@ -136,20 +136,6 @@ int Ps(const GlobalOptions& g, const std::string& id, bool as_json) {
   return 0;
 }
 
-std::vector<std::string> TaskIds(const GlobalOptions& g) {
-  std::vector<std::string> ids;
-  DIR* d = ::opendir(g.state_dir.c_str());
-  if (!d) return ids;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
-    ids.emplace_back(e->d_name);
-  }
-  ::closedir(d);
-  std::sort(ids.begin(), ids.end());
-  return ids;
-}
-
 int List(const GlobalOptions& g, bool as_json, bool quiet) {
   json all = json::array();
   if (!as_json && !quiet)

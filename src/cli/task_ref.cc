@@ -1,6 +1,9 @@
 #include "cli/task_ref.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
+
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -54,6 +57,21 @@ Result<TaskRef> LoadTask(const GlobalOptions& global, const std::string& id) {
     }
   }
   return t;
+}
+
+
+std::vector<std::string> TaskIds(const GlobalOptions& g) {
+  std::vector<std::string> ids;
+  DIR* d = ::opendir(g.state_dir.c_str());
+  if (!d) return ids;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+    ids.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 }  // namespace isoexec::cli

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "cli/common.h"
@@ -19,6 +20,8 @@ struct TaskRef {
 // Reads the task's state; a running task whose supervisor is gone is turned into `lost`
 // (its cgroup killed and removed, the state file updated).
 Result<TaskRef> LoadTask(const GlobalOptions& global, const std::string& id);
+// Every task id under the state dir, sorted.
+std::vector<std::string> TaskIds(const GlobalOptions& global);
 // Is the supervisor recorded in `s` still that process?
 bool SupervisorAlive(const runtime::TaskState& s);
 // Kills and removes the task's cgroup (idempotent).

@@ -29,6 +29,7 @@
 #include "runtime/child.h"
 #include "runtime/security_plan.h"
 #include "runtime/sync_protocol.h"
+#include "runtime/task_env.h"
 #include "sys/syscalls.h"
 
 #ifndef CLONE_CLEAR_SIGHAND
@@ -39,7 +40,6 @@ namespace isoexec::runtime {
 
 namespace {
 
-constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 tl::unexpected<LaunchFailure> Failure(Error e, std::string stage, int exit_code = kExitSetupFailed) {
   int err = e.sys_errno();
@@ -119,20 +119,7 @@ tl::expected<void, LaunchFailure> Prepare(const spec::TaskSpec& spec, const std:
   // argv[0] is the in-task path (Nomad).
   p->argv_storage = spec.process.argv;
   p->argv_storage[0] = p->binary.task_path;
-  bool has_path = false;
-  for (const auto& e : spec.process.env) {
-    if (e.rfind("PATH=", 0) == 0) has_path = true;
-    if (!spec.process.user.empty() &&
-        (e.rfind("USER=", 0) == 0 || e.rfind("LOGNAME=", 0) == 0 || e.rfind("HOME=", 0) == 0))
-      continue;  // the resolved identity wins
-    p->env_storage.push_back(e);
-  }
-  if (!has_path) p->env_storage.push_back(std::string("PATH=") + kDefaultPath);
-  if (!spec.process.user.empty()) {
-    p->env_storage.push_back("USER=" + p->user.name);
-    p->env_storage.push_back("LOGNAME=" + p->user.name);
-    p->env_storage.push_back("HOME=" + p->user.home);
-  }
+  p->env_storage = TaskEnvironment(spec, spec.process.user.empty() ? nullptr : &p->user);
   for (auto& a : p->argv_storage) p->argv.push_back(a.data());
   p->argv.push_back(nullptr);
   for (auto& e : p->env_storage) p->envp.push_back(e.data());

@@ -26,6 +26,7 @@
 #include "runtime/exec_into.h"
 
 #include "runtime/security_plan.h"
+#include "runtime/task_env.h"
 
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -66,7 +67,6 @@ namespace isoexec::runtime {
 
 namespace {
 
-constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr size_t kMaxTaskFile = 16u << 20;
 
 enum class ExecMsgType : uint32_t { kGo = 1, kSpawned = 2, kRelease = 3, kPty = 4, kError = 5 };
@@ -469,27 +469,6 @@ std::optional<std::string> ReadInRoot(int rootfd, const char* rel) {
 
 bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
 
-// What the task itself got (container.cc's Prepare): the spec env, PATH when missing, and the
-// resolved identity's USER/LOGNAME/HOME when a user is set.
-std::vector<std::string> TaskEnv(const spec::TaskSpec& spec, bool user_set,
-                                 const isolation::UserIds& user) {
-  std::vector<std::string> env;
-  bool has_path = false;
-  for (const auto& e : spec.process.env) {
-    if (e.rfind("PATH=", 0) == 0) has_path = true;
-    if (user_set &&
-        (e.rfind("USER=", 0) == 0 || e.rfind("LOGNAME=", 0) == 0 || e.rfind("HOME=", 0) == 0))
-      continue;
-    env.push_back(e);
-  }
-  if (!has_path) env.push_back(std::string("PATH=") + kDefaultPath);
-  if (user_set) {
-    env.push_back("USER=" + user.name);
-    env.push_back("LOGNAME=" + user.name);
-    env.push_back("HOME=" + user.home);
-  }
-  return env;
-}
 
 tl::expected<void, LaunchFailure> Prepare(const ExecTarget& target, const ExecRequest& request,
                                           Prepared* p) {
@@ -531,7 +510,8 @@ tl::expected<void, LaunchFailure> Prepare(const ExecTarget& target, const ExecRe
   p->caps = security->caps;
   p->seccomp = std::move(security->seccomp);
 
-  p->env_storage = request.env.empty() ? TaskEnv(spec, user_set, p->user) : request.env;
+  p->env_storage = request.env.empty() ? TaskEnvironment(spec, user_set ? &p->user : nullptr)
+                                       : request.env;
   p->argv_storage = request.argv;
   for (auto& a : p->argv_storage) p->argv.push_back(a.data());
   p->argv.push_back(nullptr);
