@@ -163,14 +163,16 @@ Result<int> ParseSignal(std::string_view field, std::string_view text) {
     std::string_view rest = name.substr(5);
     uint64_t off = 0;
     if (rest.empty()) return SIGRTMIN;
-    if (rest[0] == '+' && ParseU64(rest.substr(1), &off) && SIGRTMIN + static_cast<int>(off) <= SIGRTMAX)
+    if (rest[0] == '+' && ParseU64(rest.substr(1), &off) &&
+        off <= static_cast<uint64_t>(SIGRTMAX - SIGRTMIN))
       return SIGRTMIN + static_cast<int>(off);
   }
   if (name.size() >= 5 && IEquals(name.substr(0, 5), "rtmax")) {
     std::string_view rest = name.substr(5);
     uint64_t off = 0;
     if (rest.empty()) return SIGRTMAX;
-    if (rest[0] == '-' && ParseU64(rest.substr(1), &off) && SIGRTMAX - static_cast<int>(off) >= SIGRTMIN)
+    if (rest[0] == '-' && ParseU64(rest.substr(1), &off) &&
+        off <= static_cast<uint64_t>(SIGRTMAX - SIGRTMIN))
       return SIGRTMAX - static_cast<int>(off);
   }
   return Fail(Error::Invalid(field, fmt::format("unknown signal {}", Quote(text))));

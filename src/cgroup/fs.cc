@@ -95,8 +95,15 @@ Status WriteControl(const std::string& dir, std::string_view file, std::string_v
   do {
     n = ::write(fd.get(), value.data(), value.size());
   } while (n < 0 && errno == EINTR);
-  if (n < 0)
-    return Fail(Decorate(Error::Errno(errno, fmt::format("write `{}` to `{}`", value, path))));
+  if (n < 0) {
+    Error e = Error::Errno(errno, fmt::format("write `{}` to `{}`", value, path));
+    // The file opened, so this is no permission problem: cgroup v1 refuses CPUs or memory
+    // nodes outside the parent's set with EACCES.
+    if (e.sys_errno() == EACCES && file.starts_with("cpuset."))
+      return Fail(WithHint(std::move(e), "the CPUs and memory nodes must be within the parent "
+                                         "cgroup's (see its cpuset.cpus and cpuset.mems)"));
+    return Fail(Decorate(std::move(e)));
+  }
   if (static_cast<size_t>(n) != value.size())
     return Fail(
         Error::Make(Code::kInternal, fmt::format("write `{}` to `{}`: short write", value, path)));
@@ -144,6 +151,10 @@ Status RemoveCgroupTree(const std::string& path, std::chrono::milliseconds busy_
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+bool RemoveIfEmpty(const std::string& path) noexcept {
+  return ::rmdir(path.c_str()) == 0 || errno == ENOENT;
 }
 
 Result<std::vector<pid_t>> ReadProcsRecursive(const std::string& dir) {

@@ -38,6 +38,9 @@ Result<bool> MakeCgroupDir(const std::string& path);
 // rmdir(2) of a cgroup and, depth first, of any child cgroups. ENOENT is success; EBUSY (the
 // last killed processes are still exiting) is retried for up to `busy_for`.
 Status RemoveCgroupTree(const std::string& path, std::chrono::milliseconds busy_for);
+// One rmdir(2): true when the cgroup is gone (or was never there). False when anything is
+// still in it (processes, child cgroups, or files on a test tree): use the full path then.
+bool RemoveIfEmpty(const std::string& path) noexcept;
 
 // Every pid in <dir>/cgroup.procs and in the child cgroups below it. Sub-cgroups that vanish
 // during the walk are skipped.

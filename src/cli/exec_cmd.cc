@@ -219,7 +219,15 @@ void AddExecCommand(CLI::App& app, const GlobalOptions& global, int* exit_code) 
   cmd->fallthrough(false);
   cmd->footer("Examples:\n  isoexec exec web -- cat /etc/hostname\n  isoexec exec -it web -- sh\n  isoexec exec --timeout 5s web -- ./healthcheck");
   cmd->callback([f, &global, exit_code, cmd] {
-    f->command = Tail().present ? Tail().words : cmd->remaining();
+    f->command = cmd->remaining();
+    if (Tail().present) {
+      // Everything before "--" is ours: a word left over is an unknown option, not ignored.
+      if (!f->command.empty()) throw CLI::ExtrasError("exec", {f->command.front()});
+      f->command = Tail().words;
+    } else if (!f->command.empty() && f->command.front().size() > 1 && f->command.front()[0] == '-') {
+      // prefix_command() stops at the first unknown token; an unknown option is still an error.
+      throw CLI::ExtrasError("exec", {f->command.front()});
+    }
     *exit_code = Exec(*f, global);
   });
 }

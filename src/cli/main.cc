@@ -77,9 +77,36 @@ See `isoexec VERB --help` and isoexec(1).)");
         ->group("Global");
   }
 
+  // No option takes an empty value: `--memory ""` or `--user "$UNSET"` is a mistake, never a
+  // way to ask for the default (a silently ignored --user would run the task as root).
+  const CLI::Validator non_empty([](std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); },
+                                 "");
+  std::vector<CLI::App*> apps = {&app};
+  for (size_t i = 0; i < apps.size(); ++i) {
+    for (CLI::Option* opt : apps[i]->get_options())
+      if (opt->get_type_size() != 0) opt->check(non_empty);
+    for (CLI::App* sub : apps[i]->get_subcommands([](CLI::App*) { return true; })) apps.push_back(sub);
+  }
+
+  // Only run and exec take a command after "--"; for every other verb "--" just ends the
+  // options (`isoexec delete -- -x`, `isoexec kill ID -- -1` is refused, not ignored).
+  bool takes_command = false;
+  std::string verb_word;  // the first word that is not an option: the verb
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") break;
+    if (a == "--state-dir" || a == "--cgroup-parent" || a == "--log-level" || a == "--log-format") {
+      ++i;  // its value
+      continue;
+    }
+    if (a.empty() || a[0] == '-') continue;
+    verb_word = a;
+    takes_command = a == "run" || a == "exec";
+    break;
+  }
   std::vector<std::string> args;
   for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 wants them reversed
-  for (int i = 1; i < argc; ++i) {
+  for (int i = 1; takes_command && i < argc; ++i) {
     if (std::string_view(argv[i]) == "--") {
       cli::Tail().present = true;
       cli::Tail().words.assign(argv + i + 1, argv + argc);
@@ -96,6 +123,10 @@ See `isoexec VERB --help` and isoexec(1).)");
     for (auto* sub : app.get_subcommands()) verb = sub->get_name() + " ";
     std::string what = e.what();
     if (what.empty()) what = "invalid usage";
+    // "A subcommand is required" for `isoexec no-such-verb`: name the word.
+    if (verb.empty() && !verb_word.empty() &&
+        app.get_subcommands([&](CLI::App* sub) { return sub->check_name(verb_word); }).empty())
+      what = fmt::format("unknown verb \"{}\"", verb_word);
     return cli::PrintError(fmt::format("{} (see 'isoexec {}--help')", what, verb), 125);
   }
   return exit_code;

@@ -17,22 +17,28 @@
 #include "base/parse.h"
 #include "base/log.h"
 #include "base/unique_fd.h"
+#include "cli/preflight.h"
 #include "cli/run_flags.h"
+#include "cli/task_ref.h"
 #include "runtime/container.h"
 #include "runtime/exit_state.h"
 #include "runtime/supervisor.h"
 #include "runtime/task_state.h"
 #include "runtime/task_dir.h"
+#include "sys/resident.h"
 
 namespace isoexec::cli {
 
 namespace {
 
 // The status file is written on every outcome once the arguments parsed.
+Status TryWriteStatus(const std::string& path, const std::string& id, const runtime::ExitState& s) {
+  if (path.empty()) return Ok();
+  return WriteFileAtomic(path, runtime::StatusJson(id, s));
+}
+
 void WriteStatus(const std::string& path, const std::string& id, const runtime::ExitState& s) {
-  if (path.empty()) return;
-  if (auto r = WriteFileAtomic(path, runtime::StatusJson(id, s)); !r)
-    log::Warn(fmt::format("--status-file: {}", r.error().str()));
+  if (auto r = TryWriteStatus(path, id, s); !r) log::Warn(fmt::format("--status-file: {}", r.error().str()));
 }
 
 int SetupFailed(const std::string& status_file, const std::string& id, const Error& e,
@@ -41,7 +47,10 @@ int SetupFailed(const std::string& status_file, const std::string& id, const Err
   s.exit_code = code;
   s.setup_error = runtime::SetupError{stage, e.sys_errno(), e.str()};
   s.started_at = s.finished_at = std::chrono::system_clock::now();
-  WriteStatus(status_file, id, s);
+  // The error is one line: a status file that cannot be written either is said on it.
+  if (e.field() == "--status-file" || e.field() == "/output/status_file") return PrintError(e, code);
+  if (auto r = TryWriteStatus(status_file, id, s); !r)
+    return PrintError(fmt::format("{} (and --status-file: {})", e.str(), r.error().str()), code);
   return PrintError(e, code);
 }
 
@@ -68,6 +77,16 @@ runtime::TaskState InitialState(const spec::TaskSpec& spec, const GlobalOptions&
   st.spec_json = spec::SpecToJson(spec);
   st.created_at = runtime::Rfc3339(std::chrono::system_clock::now());
   return st;
+}
+
+// Records the initial state and reserves room for the last one (docs/control-protocol.md,
+// "Full disk"): a task whose state cannot be recorded is not launched.
+Status RecordInitialState(const std::string& task_dir, const runtime::TaskState& st) {
+  if (auto s = runtime::WriteTaskState(task_dir, st); !s)
+    return Fail(std::move(s.error()).With("cannot record the task's state"));
+  if (auto s = runtime::ReserveStateSpace(task_dir, st); !s)
+    return Fail(std::move(s.error()).With("cannot record the task's state"));
+  return Ok();
 }
 
 struct LaunchResult {
@@ -109,7 +128,10 @@ runtime::SupervisorOptions MakeSupervisorOptions(const spec::TaskSpec& spec,
 int RunForeground(const spec::TaskSpec& spec, const TaskOptions& opts, const GlobalOptions& global,
                   const std::string& task_dir, const int stdio[3]) {
   runtime::TaskState st = InitialState(spec, global, opts);
-  if (opts.named) (void)runtime::WriteTaskState(task_dir, st);
+  if (opts.named) {
+    if (auto s = RecordInitialState(task_dir, st); !s)
+      return SetupFailed(spec.output.status_file, spec.id, s.error(), "state", 125);
+  }
   runtime::BlockSupervisorSignals();
   LaunchResult l = LaunchTask(spec, global, task_dir, stdio);
   if (!l.container) {
@@ -119,6 +141,10 @@ int RunForeground(const spec::TaskSpec& spec, const TaskOptions& opts, const Glo
   if (l.container->cgroup()) st.cgroup = l.container->cgroup()->path();
   runtime::Supervisor supervisor(std::move(l.container),
                                  MakeSupervisorOptions(spec, task_dir, opts.named, st));
+  if (auto s = supervisor.Start(); !s) {
+    runtime::UnblockSupervisorSignals();
+    return SetupFailed(spec.output.status_file, spec.id, s.error(), "supervisor", 125);
+  }
   runtime::ExitState state = supervisor.Run();
   if (state.oom_killed) log::Info("task was killed by the OOM killer");
   if (state.signal == SIGSYS) log::Warn("task was killed by its seccomp profile (SIGSYS)");
@@ -142,12 +168,17 @@ void SuperviseDetached(const spec::TaskSpec& spec, const TaskOptions& opts,
   };
   // The supervisor: its own session, no terminal, stdio away from the caller's.
   ::setsid();
+  // Whoever started us may be gone before we report (a killed `run -d`): writing the report or
+  // a log line must not kill the supervisor of a running task. The task gets its own
+  // dispositions (runtime/child.cc).
+  ::signal(SIGPIPE, SIG_IGN);
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   UniqueFd own_log(::open((task_dir + "/supervisor.log").c_str(),
                           O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   ::dup2(devnull.get(), STDIN_FILENO);
   runtime::TaskState st = InitialState(spec, global, opts);
-  (void)runtime::WriteTaskState(task_dir, st);
+  if (auto s = RecordInitialState(task_dir, st); !s)
+    fail(SetupFailed(spec.output.status_file, spec.id, s.error(), "state", 125), s.error().str());
 
   int pipes[2][2] = {{-1, -1}, {-1, -1}};
   UniqueFd files[2];
@@ -181,15 +212,17 @@ void SuperviseDetached(const spec::TaskSpec& spec, const TaskOptions& opts,
   so.logs = opts.logs;
   so.parent_watch_fd = parent_watch_fd;
   runtime::Supervisor supervisor(std::move(l.container), std::move(so));
-  supervisor.Start();
+  if (auto s = supervisor.Start(); !s)
+    fail(SetupFailed(spec.output.status_file, spec.id, s.error(), "supervisor", 125), s.error().str());
   // Report only once the supervisor owns the task and listens; from here on our stdout and
-  // stderr are the supervisor's log file.
+  // stderr are the supervisor's log file (or nothing: never the caller's, who may be gone).
   Report(report_fd, {{"ok", true}, {"id", spec.id}, {"pid", pid}});
   ::close(report_fd);
-  if (own_log) {
-    ::dup2(own_log.get(), STDOUT_FILENO);
-    ::dup2(own_log.get(), STDERR_FILENO);
-  }
+  int log_fd = own_log ? own_log.get() : devnull.get();
+  ::dup2(log_fd, STDOUT_FILENO);
+  ::dup2(log_fd, STDERR_FILENO);
+  // From here on only the event loop runs, for as long as the task lives.
+  sys::TrimResidentSet();
   supervisor.Run();
   if (opts.rm) (void)runtime::RemoveTaskDir(task_dir);
   ::_exit(0);
@@ -225,28 +258,45 @@ int RunDetached(const spec::TaskSpec& spec, const TaskOptions& opts, const Globa
     ::waitpid(pid, nullptr, 0);
     return j.value("exit_code", 125);  // the supervisor printed the error already
   } catch (const std::exception&) {
-    ::waitpid(pid, nullptr, 0);
+    // The supervisor died before reporting (killed, crashed): its task died with it, but the
+    // cgroup it may have created stays unless we remove it.
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    runtime::TaskState st;
+    st.id = spec.id;
+    st.cgroup_parent = global.cgroup_parent;
+    if (auto s = CleanupCgroup(st, global.cgroup_parent); !s) log::Warn(s.error().str());
     (void)runtime::RemoveTaskDir(task_dir);
-    return PrintError(fmt::format("task {}: supervisor exited during launch", spec.id), 125);
+    std::string why = WIFSIGNALED(status) ? fmt::format(" (killed by signal {})", WTERMSIG(status))
+                      : WIFEXITED(status) ? fmt::format(" (exit status {})", WEXITSTATUS(status))
+                                          : "";
+    return PrintError(fmt::format("task {}: its supervisor exited during launch{}", spec.id, why), 125);
   }
 }
 
 // Flags plus an optional --spec file: the file is the base, every flag given overrides it.
+// Then the host-side checks (cli/preflight.h): bad input fails before anything is created.
 Result<spec::TaskSpec> BuildSpec(const RunFlags& flags,
                                  const std::function<bool(std::string_view)>& given) {
-  if (flags.spec_file.empty()) return ToSpec(flags, true);
+  if (flags.spec_file.empty()) {
+    ISOEXEC_ASSIGN_OR_RETURN(spec::TaskSpec s, ToSpec(flags, true));
+    ISOEXEC_TRY(Preflight(s));
+    return s;
+  }
   ISOEXEC_ASSIGN_OR_RETURN(spec::TaskSpec from_flags, ToSpec(flags, false));
   ISOEXEC_ASSIGN_OR_RETURN(std::string text, ReadFile(flags.spec_file).map_error([&](Error e) {
     return Error::Invalid("--spec", e.str());
   }));
   ISOEXEC_ASSIGN_OR_RETURN(spec::TaskSpec merged, spec::ParseSpecJson(text, {.validate = false}));
   spec::OverlayFlags(from_flags, given, &merged);
-  if (auto v = spec::Validate(merged); !v) {
-    // Blame the file when the offending value came from it.
-    const auto& field = v.error().field();
-    if (!field.empty() && !given(field)) return Fail(spec::AsSpecFileError(v.error()));
-    return Fail(std::move(v.error()));
-  }
+  // Blame the file when the offending value came from it.
+  const auto blame = [&](Error e) {
+    const auto& field = e.field();
+    if (!field.empty() && !given(field)) return spec::AsSpecFileError(e);
+    return e;
+  };
+  if (auto v = spec::Validate(merged); !v) return Fail(blame(std::move(v.error())));
+  if (auto v = Preflight(merged); !v) return Fail(blame(std::move(v.error())));
   return merged;
 }
 
@@ -257,11 +307,13 @@ int Run(const RunFlags& flags, const GlobalOptions& global,
     std::string id = flags.name.empty() ? runtime::GenerateTaskId() : flags.name;
     return SetupFailed(flags.status_file, id, spec.error(), "config", 125);
   }
+  if (auto g = PreflightGlobal(global); !g) return SetupFailed(spec->output.status_file, spec->id, g.error(), "config", 125);
   TaskOptions opts;
   opts.named = !spec->id.empty();
   opts.detach = flags.detach;
   opts.rm = flags.rm;
   auto max_size = ParseSize("--log-max-size", flags.log_max_size);
+  if (max_size && *max_size == 0) max_size = Fail(Error::Invalid("--log-max-size", "must not be 0"));
   if (!max_size) return SetupFailed(spec->output.status_file, spec->id, max_size.error(), "config", 125);
   auto max_files = ParseInt("--log-max-files", flags.log_max_files, 1, 1000);
   if (!max_files) return SetupFailed(spec->output.status_file, spec->id, max_files.error(), "config", 125);
@@ -269,8 +321,21 @@ int Run(const RunFlags& flags, const GlobalOptions& global,
   opts.logs.max_files = static_cast<unsigned>(*max_files);
   if (spec->id.empty()) spec->id = runtime::GenerateTaskId();
 
-  auto task_dir = runtime::CreateTaskDir(global.state_dir, spec->id);
-  if (!task_dir) return SetupFailed(spec->output.status_file, spec->id, task_dir.error(), "config", 125);
+  // The claim's lock is held (by us, and by the detached supervisor we fork) for as long as
+  // the task is being launched or supervised.
+  auto claim = runtime::CreateTaskDir(global.state_dir, spec->id);
+  if (!claim) {
+    Error e = std::move(claim.error());
+    if (e.code() == Code::kAlreadyExists) {
+      // The id came from --name, or from the spec file's /id.
+      e = Error::Invalid("--name", fmt::format("a task with id \"{}\" already exists", spec->id));
+      if (!flags.spec_file.empty() && !given("--name")) e = spec::AsSpecFileError(e);
+    } else {
+      e = std::move(e).With("--state-dir");
+    }
+    return SetupFailed(spec->output.status_file, spec->id, e, "config", 125);
+  }
+  const std::string* task_dir = &claim->dir;
   if (opts.detach) return RunDetached(*spec, opts, global, *task_dir);
 
   UniqueFd out, err;

@@ -58,12 +58,13 @@ int Supervise(const SuperviseFlags& f, const GlobalOptions& global) {
   opts.logs.max_size = *size;
   opts.logs.max_files = static_cast<unsigned>(*files);
   if (spec->id.empty()) spec->id = runtime::GenerateTaskId();
-  auto dir = runtime::CreateTaskDir(global.state_dir, spec->id);
-  if (!dir) return report(125, dir.error().str());
+  // The claim's lock stays held while we live (SuperviseDetached never returns).
+  auto claim = runtime::CreateTaskDir(global.state_dir, spec->id);
+  if (!claim) return report(125, claim.error().str());
   // Our fds must not leak into the task or its init: everything we were given is CLOEXEC now.
   for (int fd : {f.report_fd, f.parent_watch_fd})
     if (fd >= 0) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  SuperviseDetached(*spec, opts, global, *dir, f.report_fd, f.parent_watch_fd);
+  SuperviseDetached(*spec, opts, global, claim->dir, f.report_fd, f.parent_watch_fd);
 }
 
 }  // namespace

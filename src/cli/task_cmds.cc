@@ -23,6 +23,7 @@
 #include "cli/task_ref.h"
 #include "runtime/control.h"
 #include "runtime/task_dir.h"
+#include "spec/flag_parse.h"
 
 namespace isoexec::cli {
 
@@ -45,22 +46,28 @@ int ExitCodeOf(const runtime::TaskState& s) {
 
 // Waits for the task through its supervisor; falls back to the state file when it is gone.
 int Wait(const GlobalOptions& g, const std::string& id) {
-  auto t = LoadTask(g, id);
+  auto t = LoadLaunchedTask(g, id);
   if (!t) return PrintError(t.error());
   if (t->state.status != runtime::TaskStatus::kRunning &&
       t->state.status != runtime::TaskStatus::kCreated)
     return ExitCodeOf(t->state);
   auto c = control::Client::Connect(t->dir);
+  Error why = c ? Error::Make(Code::kInternal, "no answer") : c.error();
   if (c) {
     auto r = c->Call(Request("wait"));
     if (r) {
       auto e = runtime::ParseExitState(json::parse(r->line)["exit"].dump());
       if (e) return e->exit_code;
+      why = e.error();
+    } else {
+      why = r.error();
     }
   }
   // The supervisor went away while we waited: the state file (or `lost`) tells.
-  auto again = LoadTask(g, id);
+  auto again = LoadAfterDisconnect(g, id);
   if (!again) return PrintError(again.error());
+  if (again->state.status == runtime::TaskStatus::kRunning)
+    return PrintError(fmt::format("task {} is still running: {}", id, why.str()));
   return ExitCodeOf(again->state);
 }
 
@@ -75,7 +82,7 @@ Result<control::Client> Connected(const TaskRef& t) {
 int Kill(const GlobalOptions& g, const std::string& id, const std::string& sig_text, bool all) {
   auto sig = ParseSignal("SIG", sig_text);
   if (!sig) return PrintError(sig.error());
-  auto t = LoadTask(g, id);
+  auto t = LoadLaunchedTask(g, id);
   if (!t) return PrintError(t.error());
   auto c = Connected(*t);
   if (!c) return PrintError(c.error());
@@ -97,29 +104,31 @@ int Stop(const GlobalOptions& g, const std::string& id, const std::string& sig_t
     if (!d) return PrintError(d.error());
     req["grace_ns"] = d->count();
   }
-  auto t = LoadTask(g, id);
+  auto t = LoadLaunchedTask(g, id);
   if (!t) return PrintError(t.error());
   // Stopping a task that already ended (or was lost and cleaned up) succeeds.
   if (t->state.status != runtime::TaskStatus::kRunning) return 0;
+  // The supervisor went away while we asked: fine if the task ended or was lost (and so
+  // killed); an error while it still runs.
+  const auto gone = [&](const Error& why) {
+    auto again = LoadAfterDisconnect(g, id);
+    if (!again) return PrintError(again.error());
+    if (again->state.status == runtime::TaskStatus::kRunning)
+      return PrintError(fmt::format("task {}: cannot reach its supervisor: {}", id, why.str()));
+    return 0;
+  };
   auto c = control::Client::Connect(t->dir);
-  if (!c) {
-    auto again = LoadTask(g, id);
-    return again ? 0 : PrintError(again.error());
-  }
+  if (!c) return gone(c.error());
   auto r = c->Call(Request("stop", req));
   if (!r) {
-    // The supervisor finished while we asked: fine if the task ended, `lost` otherwise.
-    if (r.error().code() == Code::kUnavailable) {
-      auto again = LoadTask(g, id);
-      return again ? 0 : PrintError(again.error());
-    }
+    if (r.error().code() == Code::kUnavailable) return gone(r.error());
     return PrintError(r.error());
   }
   return 0;
 }
 
 int Ps(const GlobalOptions& g, const std::string& id, bool as_json) {
-  auto t = LoadTask(g, id);
+  auto t = LoadLaunchedTask(g, id);
   if (!t) return PrintError(t.error());
   auto c = Connected(*t);
   if (!c) return PrintError(c.error());
@@ -136,6 +145,22 @@ int Ps(const GlobalOptions& g, const std::string& id, bool as_json) {
   return 0;
 }
 
+// A running task's state as its supervisor has it now (log health, warnings); the state file
+// when the supervisor cannot tell.
+runtime::TaskState LiveState(const TaskRef& t) {
+  if (t.state.status != runtime::TaskStatus::kRunning) return t.state;
+  auto c = control::Client::Connect(t.dir);
+  if (!c) return t.state;
+  auto r = c->Call(Request("state"));
+  if (!r) return t.state;
+  try {
+    auto s = runtime::ParseTaskState(json::parse(r->line).at("state").dump());
+    if (s) return std::move(*s);
+  } catch (const std::exception&) {
+  }
+  return t.state;
+}
+
 int List(const GlobalOptions& g, bool as_json, bool quiet) {
   json all = json::array();
   if (!as_json && !quiet)
@@ -149,7 +174,7 @@ int List(const GlobalOptions& g, bool as_json, bool quiet) {
       continue;
     }
     if (as_json) {
-      all.push_back(json::parse(runtime::TaskStateJson(s)));
+      all.push_back(json::parse(runtime::TaskStateJson(LiveState(*t))));
       continue;
     }
     std::string cmd;
@@ -165,18 +190,18 @@ int List(const GlobalOptions& g, bool as_json, bool quiet) {
 int Inspect(const GlobalOptions& g, const std::string& id) {
   auto t = LoadTask(g, id);
   if (!t) return PrintError(t.error());
-  fmt::print("{}", runtime::TaskStateJson(t->state));
+  fmt::print("{}", runtime::TaskStateJson(LiveState(*t)));
   return 0;
 }
 
 int Delete(const GlobalOptions& g, const std::string& id, bool force) {
-  auto t = LoadTask(g, id);
+  auto t = LoadLaunchedTask(g, id);
   if (!t) return PrintError(t.error());
   if (t->state.status == runtime::TaskStatus::kRunning) {
     if (!force)
       return PrintError(fmt::format("task {} is running; stop it first or use delete --force", id));
     if (auto c = control::Client::Connect(t->dir); c) (void)c->Call(Request("stop", {{"grace_ns", 0}}));
-    auto again = LoadTask(g, id);
+    auto again = LoadAfterDisconnect(g, id);
     if (!again) return PrintError(again.error());
     t = std::move(again);
     if (t->state.status == runtime::TaskStatus::kRunning)
@@ -216,14 +241,17 @@ int Update(const GlobalOptions& g, const std::string& id, const UpdateFlags& f) 
     if (!v) return PrintError(v.error());
     res["cpu_shares"] = *v;
   }
-  if (!f.cpuset.empty()) res["cpuset"] = f.cpuset;
+  if (!f.cpuset.empty()) {
+    if (auto v = spec::ParseCpuList("--cpuset", f.cpuset); !v) return PrintError(v.error());
+    res["cpuset"] = f.cpuset;
+  }
   if (!f.pids_max.empty()) {
     auto v = ParseInt("--pids-max", f.pids_max, 1, 4194304);
     if (!v) return PrintError(v.error());
     res["pids_max"] = *v;
   }
   if (res.empty()) return PrintError("update: nothing to change (give --memory, --memory-max, --cpu-shares, --cpuset or --pids-max)");
-  auto t = LoadTask(g, id);
+  auto t = LoadLaunchedTask(g, id);
   if (!t) return PrintError(t.error());
   auto c = Connected(*t);
   if (!c) return PrintError(c.error());

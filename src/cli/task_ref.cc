@@ -2,12 +2,16 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include <fmt/format.h>
 
+#include "base/file.h"
 #include "cgroup/cgroup.h"
+#include "runtime/task_dir.h"
 #include "spec/flag_parse.h"
 
 namespace isoexec::cli {
@@ -35,11 +39,31 @@ Result<TaskRef> LoadTask(const GlobalOptions& global, const std::string& id) {
   if (::stat(t.dir.c_str(), &st) != 0)
     return Fail(Error::Make(Code::kNotFound, fmt::format("no such task: {}", id)));
   auto state = runtime::ReadTaskState(t.dir);
-  if (!state) {
-    // The supervisor claims the dir first and writes the state right after; a dir without
-    // state is a launch in progress or a crash during it.
-    return Fail(Error::Make(Code::kUnavailable, fmt::format("task {} has no state yet ({})", id, state.error().str())));
+  if (!state && state.error().sys_errno() == ENOENT) {
+    // No state yet: a launch in progress holds the dir's lock (runtime/task_dir.h); a free lock
+    // means whoever launched it died before recording anything.
+    auto lock = runtime::TryLockTaskDir(t.dir);
+    if (!lock) {
+      if (lock.error().code() == Code::kUnavailable)
+        return Fail(Error::Make(Code::kUnavailable, fmt::format("task {} is being launched (no state yet)", id)));
+      return Fail(std::move(lock.error()));
+    }
+    state = runtime::ReadTaskState(t.dir);  // it may have been written just before its owner died
+    if (!state && state.error().sys_errno() == ENOENT) {
+      t.state.id = id;
+      t.state.status = runtime::TaskStatus::kLost;
+      t.state.cgroup_parent = global.cgroup_parent;
+      t.state.lost_reason =
+          "its launch was interrupted (the launching process exited before recording the task); "
+          "every process of the task was killed";
+      if (auto s = CleanupCgroup(t.state, global.cgroup_parent); !s)
+        t.state.warnings.push_back(s.error().str());
+      (void)runtime::WriteTaskState(t.dir, t.state);
+      return t;
+    }
   }
+  if (!state)
+    return Fail(Error::Make(Code::kUnavailable, fmt::format("task {}: {}", id, state.error().str())));
   t.state = std::move(*state);
   if ((t.state.status == runtime::TaskStatus::kRunning ||
        t.state.status == runtime::TaskStatus::kCreated) &&
@@ -49,8 +73,10 @@ Result<TaskRef> LoadTask(const GlobalOptions& global, const std::string& id) {
     if (t.state.status == runtime::TaskStatus::kRunning ||
         t.state.status == runtime::TaskStatus::kCreated) {
       t.state.status = runtime::TaskStatus::kLost;
-      t.state.lost_reason = fmt::format("supervisor (pid {}) exited unexpectedly; every process of the task was killed",
-                                        t.state.supervisor_pid);
+      t.state.lost_reason = fmt::format(
+          "supervisor (pid {}) exited without recording how the task ended; every process of "
+          "the task was killed",
+          t.state.supervisor_pid);
       if (auto s = CleanupCgroup(t.state, global.cgroup_parent); !s)
         t.state.warnings.push_back(s.error().str());
       (void)runtime::WriteTaskState(t.dir, t.state);
@@ -59,12 +85,41 @@ Result<TaskRef> LoadTask(const GlobalOptions& global, const std::string& id) {
   return t;
 }
 
+Result<TaskRef> LoadAfterDisconnect(const GlobalOptions& global, const std::string& id) {
+  // A SIGKILLed supervisor closes its sockets before it becomes a zombie: give it a moment to
+  // finish dying, so the task is seen as lost rather than as running.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    auto t = LoadTask(global, id);
+    if (!t || t->state.status != runtime::TaskStatus::kRunning ||
+        std::chrono::steady_clock::now() >= deadline)
+      return t;
+    ::usleep(10000);
+  }
+}
+
+Result<TaskRef> LoadLaunchedTask(const GlobalOptions& global, const std::string& id,
+                                 std::chrono::milliseconds patience) {
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    auto t = LoadTask(global, id);
+    bool launching = t ? t->state.status == runtime::TaskStatus::kCreated
+                       : t.error().code() == Code::kUnavailable;
+    if (!launching || std::chrono::steady_clock::now() >= deadline) return t;
+    ::usleep(10000);
+  }
+}
 
 std::vector<std::string> TaskIds(const GlobalOptions& g) {
   std::vector<std::string> ids;
   DIR* d = ::opendir(g.state_dir.c_str());
   if (!d) return ids;
   while (dirent* e = ::readdir(d)) {
+    // A claim left by a launcher killed between its mkdir and rename (runtime/task_dir.h).
+    if (runtime::StaleClaim(e->d_name)) {
+      (void)RemoveTree(g.state_dir + "/" + e->d_name);
+      continue;
+    }
     if (e->d_name[0] == '.') continue;
     if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
     ids.emplace_back(e->d_name);

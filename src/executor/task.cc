@@ -210,6 +210,8 @@ tl::expected<std::shared_ptr<Task>, LaunchError> Task::Launch(const TaskEnv& env
     ::kill(pid, SIGKILL);
     ReapPidfd(t->supervisor_pidfd_.get());
     (void)runtime::RemoveTaskDir(t->dir_);
+    // A supervisor killed half way may have created the cgroup (and started the task in it).
+    (void)KillAndRemoveCgroup(t->env_.cgroup_parent, t->id());
     return fail(std::move(e), code);
   };
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -273,6 +274,12 @@ void CloseUnneededFds(const ChildConfig& cfg) noexcept {
 void ChildMain(const ChildConfig& parent_cfg) noexcept {
   // Die with the supervisor: if it is gone, nobody would ever reap or kill this task.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // CVE-2019-5736: until its execve this process (and the init and task forked from it) runs
+  // isoexec's binary. A root task's process keeps uid 0 and only loses capabilities, so the
+  // kernel leaves it dumpable: between that drop and execve, another task that sees it
+  // (--pid host) passes the ptrace access check and opens /proc/<pid>/exe, a handle on the host
+  // binary. Non-dumpable, that needs CAP_SYS_PTRACE; the task's execve resets the flag.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   // Any fd we still need that sits on 0-2 (other than stdio in its own place) moves up first,
   // so putting the task's stdio in place can never clobber it (swapped stdio, a closed stdin
   // that made the sync socket fd 0, ...). A plain struct copy on the stack: no allocation.
@@ -288,9 +295,12 @@ void ChildMain(const ChildConfig& parent_cfg) noexcept {
   while ((n = ::recv(cfg.sync_fd, &go, sizeof go, 0)) < 0 && errno == EINTR) {
   }
   if (n != static_cast<ssize_t>(sizeof go) || go.type != MsgType::kGo) ::_exit(kExitSetupFailed);
-  for (size_t i = 0; i < cfg.ncgroup_join_fds; ++i) {
-    if (::write(cfg.cgroup_join_fds[i], "0", 1) != 1) DieErr(cfg.sync_fd, "join cgroup", "tasks", errno);
-  }
+  // A parent that died before our PR_SET_PDEATHSIG above sent no signal, but may have queued
+  // "go" first: its closed end shows as POLLHUP even with data still queued. Nobody would
+  // supervise the task, so it never starts.
+  struct pollfd peer = {cfg.sync_fd, 0, 0};
+  if (::poll(&peer, 1, 0) > 0 && (peer.revents & POLLHUP)) ::_exit(kExitSetupFailed);
+  if (int err = SelfJoin(cfg.cgroup_join)) DieErr(cfg.sync_fd, "join cgroup", "tasks", err);
   CloseUnneededFds(cfg);
 
   SetupContainer(cfg);

@@ -9,6 +9,7 @@
 
 #include "isolation/caps.h"
 #include "isolation/mount_plan.h"
+#include "runtime/cgroup_join.h"
 
 namespace isoexec::runtime {
 
@@ -21,13 +22,7 @@ struct ChildConfig {
   int netns_fd = -1;              // join this network namespace
   bool loopback_up = false;       // new empty netns: bring lo up
   int stdio[3] = {-1, -1, -1};    // dup2'ed onto 0, 1, 2 (-1: keep inherited)
-  // cgroup v1: the task cgroup's `tasks` files, opened by the parent. The child writes "0" to
-  // each and so moves itself in before anything else: a single-threaded process moving itself
-  // skips the global threadgroup lock (and its RCU grace period, 10-15 ms) that a parent
-  // writing the pid to cgroup.procs takes.
-  static constexpr size_t kMaxCgroupFds = 16;
-  int cgroup_join_fds[kMaxCgroupFds] = {};
-  size_t ncgroup_join_fds = 0;
+  SelfJoinFds cgroup_join;  // cgroup v1: joined first thing (see cgroup_join.h)
   int oom_score_adj = 0;
   const char* exec_path = nullptr;
   char* const* argv = nullptr;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <linux/capability.h>
@@ -271,21 +272,11 @@ tl::expected<std::unique_ptr<Container>, LaunchFailure> Container::Launch(
   if (cfg.hostname) flags |= CLONE_NEWUTS;
   if (cfg.loopback_up) flags |= CLONE_NEWNET;
 
-  // cgroup v1: the child joins by itself (see ChildConfig::cgroup_join_fds).
-  std::vector<UniqueFd> join_fds;
-  if (c->cgroup_->CloneIntoFd() < 0) {
-    for (const auto& dir : c->cgroup_->dirs()) {
-      UniqueFd fd(::open((dir + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
-      if (!fd || join_fds.size() == ChildConfig::kMaxCgroupFds) {
-        join_fds.clear();  // fall back to the parent moving the child
-        break;
-      }
-      cfg.cgroup_join_fds[join_fds.size()] = fd.get();
-      join_fds.push_back(std::move(fd));
-    }
-    cfg.ncgroup_join_fds = join_fds.size();
-  }
+  std::vector<UniqueFd> join_fds = OpenSelfJoin(*c->cgroup_, &cfg.cgroup_join);
 
+  // Orphans of a --pid host task come to us, not to the host's init, even when the task's
+  // main process exits before the caller's supervisor loop starts.
+  if (!private_pid) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   int pidfd = -1;
   sys::CloneArgs args;
   args.flags = flags;
@@ -325,7 +316,7 @@ tl::expected<std::unique_ptr<Container>, LaunchFailure> Container::Launch(
 
   // Without CLONE_INTO_CGROUP (v1, or the clone fallback) the child joins before it runs.
   join_fds.clear();
-  if ((args.cgroup_fd < 0 || !used_clone3) && cfg.ncgroup_join_fds == 0) {
+  if ((args.cgroup_fd < 0 || !used_clone3) && cfg.cgroup_join.n == 0) {
     if (auto s = c->cgroup_->AddProcess(pid); !s)
       return fail_after_clone(std::move(s.error()), "cgroup", kExitSetupFailed);
   }

@@ -1,5 +1,6 @@
 #include "runtime/control.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,12 +16,21 @@ namespace isoexec::runtime::control {
 
 namespace {
 
-Result<sockaddr_un> Address(const std::string& task_dir) {
+// The socket's address. A path too long for sun_path (a deep --state-dir) is reached through
+// /proc/self/fd/<fd of the task dir>/control.sock; `dir` keeps that fd open meanwhile.
+Result<sockaddr_un> Address(const std::string& task_dir, UniqueFd* dir) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::string path = task_dir + "/" + kSocketName;
-  if (path.size() >= sizeof addr.sun_path)
-    return Fail(Error::Invalid("--state-dir", fmt::format("control socket path `{}` is longer than {} bytes", path, sizeof addr.sun_path - 1)));
+  if (path.size() >= sizeof addr.sun_path) {
+    dir->reset(::open(task_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!*dir) {
+      int e = errno;
+      if (e == ENOENT) return Fail(Error(Code::kUnavailable, "the task's supervisor is not running", e));
+      return Fail(Error::Errno(e, fmt::format("open `{}`", task_dir)));
+    }
+    path = fmt::format("/proc/self/fd/{}/{}", dir->get(), kSocketName);
+  }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   return addr;
 }
@@ -28,14 +38,15 @@ Result<sockaddr_un> Address(const std::string& task_dir) {
 }  // namespace
 
 Result<Client> Client::Connect(const std::string& task_dir) {
-  ISOEXEC_ASSIGN_OR_RETURN(sockaddr_un addr, Address(task_dir));
+  UniqueFd dir;
+  ISOEXEC_ASSIGN_OR_RETURN(sockaddr_un addr, Address(task_dir, &dir));
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return Fail(Error::Errno(errno, "socket"));
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     int e = errno;
     if (e == ECONNREFUSED || e == ENOENT)
       return Fail(Error(Code::kUnavailable, "the task's supervisor is not running", e));
-    return Fail(Error::Errno(e, fmt::format("connect `{}`", addr.sun_path)));
+    return Fail(Error::Errno(e, fmt::format("connect `{}/{}`", task_dir, kSocketName)));
   }
   return Client(std::move(fd));
 }
@@ -88,18 +99,24 @@ Result<Message> Client::Receive() {
 Result<Message> Client::Call(const std::string& line) {
   ISOEXEC_TRY(Send(line));
   ISOEXEC_ASSIGN_OR_RETURN(Message m, Receive());
+  ISOEXEC_TRY(DecodeResponse(m.line));
+  return m;
+}
+
+Status DecodeResponse(std::string_view line) {
   try {
-    auto j = nlohmann::json::parse(m.line);
+    auto j = nlohmann::json::parse(line);
     if (!j.value("ok", false))
       return Fail(Error::Make(Code::kFailedPrecondition, j.value("error", std::string("request failed"))));
   } catch (const std::exception& e) {
     return Fail(Error::Make(Code::kInternal, fmt::format("control: bad response: {}", e.what())));
   }
-  return m;
+  return Ok();
 }
 
 Result<UniqueFd> Listen(const std::string& task_dir) {
-  ISOEXEC_ASSIGN_OR_RETURN(sockaddr_un addr, Address(task_dir));
+  UniqueFd dir;
+  ISOEXEC_ASSIGN_OR_RETURN(sockaddr_un addr, Address(task_dir, &dir));
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return Fail(Error::Errno(errno, "socket"));
   ::unlink(addr.sun_path);
@@ -108,7 +125,7 @@ Result<UniqueFd> Listen(const std::string& task_dir) {
   int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   int e = errno;
   ::umask(old);
-  if (rc != 0) return Fail(Error::Errno(e, fmt::format("bind `{}`", addr.sun_path)));
+  if (rc != 0) return Fail(Error::Errno(e, fmt::format("bind `{}/{}`", task_dir, kSocketName)));
   if (::listen(fd.get(), 64) != 0) return Fail(Error::Errno(errno, "listen"));
   return fd;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -37,6 +38,11 @@ class Client {
   std::string buffer_;
   std::vector<UniqueFd> pending_fds_;
 };
+
+// Decodes one response line (without its newline): Ok for {"ok":true,...}; the error it
+// carries (kFailedPrecondition) for {"ok":false,"error":...}; kInternal when the line is not
+// a JSON object of that shape. Pure (no I/O): Client::Call uses it, the fuzzer feeds it.
+Status DecodeResponse(std::string_view line);
 
 // Server side helpers (the supervisor).
 Result<UniqueFd> Listen(const std::string& task_dir);

@@ -7,7 +7,7 @@
 //   caller                        intermediate                      final process
 //   clone3(CLONE_PIDFD [, CLONE_INTO_CGROUP]) ->
 //                                 non-dumpable, waits for kGo
-//   (v1: writes its pid to cgroup.procs)
+//                                 (v1: writes "0" to the cgroup's `tasks` files)
 //   kGo -------------------------> stdio onto 0..2, closes every other fd, setns(pidfd) into
 //                                  the task's namespaces, chroot into /proc/<pid>/root
 //                                  clone3(CLONE_PARENT|CLONE_PIDFD) -> waits for kRelease
@@ -55,6 +55,7 @@
 #include "isolation/caps.h"
 #include "isolation/seccomp.h"
 #include "isolation/user.h"
+#include "runtime/cgroup_join.h"
 #include "runtime/exit_state.h"
 #include "runtime/sync_protocol.h"
 #include "sys/syscalls.h"
@@ -117,6 +118,7 @@ struct ExecConfig {
   const sock_filter* seccomp = nullptr;
   size_t seccomp_len = 0;
   bool no_new_privs = true;
+  SelfJoinFds cgroup_join;  // v1: the intermediate joins the task's cgroups itself
 };
 
 // ---------------------------------------------------------------------------------------
@@ -309,7 +311,8 @@ void CloseAllBut(int* keep, size_t n) noexcept {
   // Non-dumpable makes those root-owned and ptrace need CAP_SYS_PTRACE over the host; the
   // final process inherits it and its execve of the command resets it.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Die(c, "prctl", "PR_SET_DUMPABLE", errno);
-  Await(c, ExecMsgType::kGo);  // v1: we are in the task's cgroup now
+  if (int err = SelfJoin(c.cgroup_join)) Die(c, "join cgroup", "tasks", err);
+  Await(c, ExecMsgType::kGo);  // v1 without self-join: the caller moved us into the cgroup
   // Still in the caller's mount namespace, where /proc/self is ours.
   WriteOomScoreAdj(c);
   // stdio onto 0..2 through copies above 2, so a source fd in 0..2 is never clobbered first
@@ -664,6 +667,9 @@ tl::expected<ExecProcess, LaunchFailure> ExecInto(const ExecTarget& target,
   cfg.seccomp_len = p.seccomp.size();
   cfg.no_new_privs = !spec.security.allow_new_privileges;
 
+  std::vector<UniqueFd> join_fds;
+  if (target.cgroup) join_fds = OpenSelfJoin(*target.cgroup, &cfg.cgroup_join);
+
   // The intermediate is born in the task's cgroup on v2, so the final process is too.
   int ipidfd = -1;
   sys::CloneArgs args;
@@ -690,8 +696,9 @@ tl::expected<ExecProcess, LaunchFailure> ExecInto(const ExecTarget& target,
     return Failure(std::move(e), std::move(stage), code);
   };
 
-  // Without CLONE_INTO_CGROUP (v1, or no clone3) it joins by pid before it runs anything.
-  if (target.cgroup && (args.cgroup_fd < 0 || !used_clone3)) {
+  // Without CLONE_INTO_CGROUP or self-join fds, the caller moves it by pid before it runs.
+  join_fds.clear();
+  if (target.cgroup && (args.cgroup_fd < 0 || !used_clone3) && cfg.cgroup_join.n == 0) {
     if (auto s = target.cgroup->AddProcess(pid); !s)
       return abort(std::move(s.error()), "cgroup", kExitSetupFailed);
   }

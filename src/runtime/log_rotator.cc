@@ -23,10 +23,15 @@ LogRotator::LogRotator(std::string base, LogOptions options)
   Open();
 }
 
+void LogRotator::Failed(std::string message) {
+  error_ = std::move(message);
+  failing_ = true;
+}
+
 void LogRotator::Open() {
   fd_.reset(::open(base_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640));
   if (!fd_) {
-    if (error_.empty()) error_ = fmt::format("open `{}`: {}", base_, std::strerror(errno));
+    Failed(fmt::format("open `{}`: {}", base_, std::strerror(errno)));
     size_ = 0;
     return;
   }
@@ -50,6 +55,8 @@ void LogRotator::Rotate() {
 }
 
 void LogRotator::WriteRaw(std::string_view data) {
+  if (data.empty()) return;
+  if (!fd_) Open();  // a failed open (or rotation) is retried with the next output
   if (!fd_) {
     dropped_ += data.size();
     return;
@@ -58,13 +65,14 @@ void LogRotator::WriteRaw(std::string_view data) {
     ssize_t n = ::write(fd_.get(), data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (error_.empty()) error_ = fmt::format("write `{}`: {}", base_, std::strerror(errno));
+      Failed(fmt::format("write `{}`: {}", base_, std::strerror(errno)));
       dropped_ += data.size();
       return;
     }
     size_ += static_cast<uint64_t>(n);
     data.remove_prefix(static_cast<size_t>(n));
   }
+  failing_ = false;
 }
 
 void LogRotator::Write(std::string_view data) {

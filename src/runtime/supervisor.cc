@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -23,6 +25,7 @@
 #include "runtime/control.h"
 #include "spec/flag_parse.h"
 #include "stats/sampler.h"
+#include "sys/resident.h"
 #include "sys/syscalls.h"
 
 namespace isoexec::runtime {
@@ -30,6 +33,21 @@ namespace isoexec::runtime {
 using nlohmann::json;
 
 namespace {
+
+// Failpoints (Debug builds only): ISOEXEC_FAILPOINT=<name> in the environment makes that step
+// fail, for the rollback tests (tests/integration/fault_test.cc). Names:
+//   supervisor-start  Start() fails after the task runs, listens and logs (the launch rolls back)
+#if !defined(NDEBUG) && !defined(ISOEXEC_FAILPOINTS)
+#define ISOEXEC_FAILPOINTS 1
+#endif
+bool Failpoint([[maybe_unused]] const char* name) {
+#ifdef ISOEXEC_FAILPOINTS
+  const char* v = ::getenv("ISOEXEC_FAILPOINT");
+  return v && std::strcmp(v, name) == 0;
+#else
+  return false;
+#endif
+}
 
 enum Timer { kTimeout = 0, kGrace = 1, kDeadline = 2 };
 constexpr auto kStopDeadline = std::chrono::seconds(15);
@@ -68,6 +86,20 @@ void ReapOrphans(pid_t keep) {
     if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
     if (info.si_pid == keep) return;
     ::waitpid(info.si_pid, nullptr, 0);
+  }
+}
+
+// After the kill-all and the cgroup's removal every child left (orphans re-parented to us, the
+// subreaper) is dead or dying, but may not be a zombie yet: a process leaves its cgroup before
+// it notifies its parent. Wait for the last ones, so none is handed to the host's init, which
+// may reap late (the task would look alive to `kill -0` until then).
+void ReapAllChildren(std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    pid_t p = ::waitpid(-1, nullptr, WNOHANG);
+    if (p > 0) continue;
+    if (p < 0 || std::chrono::steady_clock::now() >= deadline) return;  // ECHILD: none left
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
@@ -129,22 +161,36 @@ Supervisor::Supervisor(std::unique_ptr<Container> container, SupervisorOptions o
 
 Supervisor::~Supervisor() = default;
 
-void Supervisor::SaveState() {
-  if (!o_.keep_state) return;
-  for (int i = 0; i < 2; ++i) {
-    if (logs_[i] && !logs_[i]->error().empty()) {
-      std::string w = fmt::format("{} log: {} ({} bytes dropped)", i == 0 ? "stdout" : "stderr",
-                                  logs_[i]->error(), logs_[i]->dropped_bytes());
-      bool seen = false;
-      for (auto& x : o_.state.warnings)
-        if (x.rfind(w.substr(0, 12), 0) == 0) {
-          x = w;
-          seen = true;
-        }
-      if (!seen) o_.state.warnings.push_back(w);
+// `final`: the exit, which may use the state's space reserve (runtime/task_state.h); every
+// other write leaves the reserve for it.
+Status Supervisor::SaveState(bool final) {
+  if (!o_.keep_state) return Ok();
+  for (int i = 0; i < 2; ++i) UpdateLogHealth(i);
+  return WriteTaskState(o_.task_dir, o_.state, final);
+}
+
+// Copies a log's health into the state (and its warning); says so in the supervisor's log when
+// output starts being dropped or is written again.
+void Supervisor::UpdateLogHealth(int which) {
+  if (!logs_[which]) return;
+  const LogRotator& log = *logs_[which];
+  const char* name = which == 0 ? "stdout" : "stderr";
+  LogHealth now{log.dropped_bytes(), log.failing(), log.error()};
+  LogHealth before = o_.state.logs[which].value_or(LogHealth{});
+  o_.state.logs[which] = now;
+  if (now.failing && !before.failing)
+    log::Warn(fmt::format("{} log: {}; dropping the task's output until it can be written", name, now.error));
+  else if (!now.failing && before.failing)
+    log::Warn(fmt::format("{} log: writing again ({} bytes dropped so far)", name, now.dropped_bytes));
+  if (now.error.empty()) return;
+  std::string w = fmt::format("{} log: {} ({} bytes dropped)", name, now.error, now.dropped_bytes);
+  const std::string prefix = fmt::format("{} log: ", name);
+  for (auto& x : o_.state.warnings)
+    if (x.rfind(prefix, 0) == 0) {
+      x = w;
+      return;
     }
-  }
-  if (auto s = WriteTaskState(o_.task_dir, o_.state); !s) log::Warn(s.error().str());
+  o_.state.warnings.push_back(w);
 }
 
 void Supervisor::Respond(Client& c, const std::string& line, int fd) {
@@ -267,6 +313,7 @@ void Supervisor::Handle(Client& c, const std::string& line) {
   const std::string op = req.value("op", "");
   try {
     if (op == "state") {
+      for (int i = 0; i < 2; ++i) UpdateLogHealth(i);
       json j{{"ok", true}, {"state", json::parse(TaskStateJson(o_.state))}};
       Respond(c, j.dump());
     } else if (op == "wait") {
@@ -418,7 +465,19 @@ void Supervisor::OnOutput(int which) {
       o_.output[which] = -1;
       return;
     }
-    if (logs_[which]) logs_[which]->Write(std::string_view(buf, static_cast<size_t>(n)));
+    if (!logs_[which]) continue;
+    bool was_failing = logs_[which]->failing();
+    logs_[which]->Write(std::string_view(buf, static_cast<size_t>(n)));
+    if (logs_[which]->failing() != was_failing) {
+      UpdateLogHealth(which);
+      // Record the change where `inspect` finds it (at most once a second; on a full file
+      // system this write may fail too: the `state` op and the final state still tell).
+      auto now = std::chrono::steady_clock::now();
+      if (!exited_ && now - last_health_save_ >= std::chrono::seconds(1)) {
+        last_health_save_ = now;
+        (void)SaveState();
+      }
+    }
   }
 }
 
@@ -443,11 +502,12 @@ void Supervisor::Finish() {
     o_.state.warnings.push_back(s.error().str());
     log::Warn(s.error().str());
   }
-  ReapOrphans(0);
+  ReapAllChildren(std::chrono::seconds(1));
   exited_ = true;
   o_.state.status = TaskStatus::kExited;
   o_.state.exit = exit_;
-  SaveState();
+  if (auto s = SaveState(/*final=*/true); !s)
+    log::Error(fmt::format("cannot record the task's exit (code {}): {}", exit_.exit_code, s.error().str()));
   if (o_.on_exit) o_.on_exit(exit_);
   for (auto& c : clients_) {
     if (c->wait) Respond(*c, ExitLine());
@@ -466,7 +526,7 @@ void Supervisor::Finish() {
       ::close(fd);
       fd = -1;
     }
-  SaveState();  // log errors found while draining
+  if (o_.state.logs[0] || o_.state.logs[1]) (void)SaveState();  // log errors found while draining
   if (listen_fd_) {
     listen_fd_.reset();
     ::unlink((o_.task_dir + "/" + control::kSocketName).c_str());
@@ -474,19 +534,44 @@ void Supervisor::Finish() {
   clients_.clear();
 }
 
-void Supervisor::Start() {
-  if (started_) return;
+void Supervisor::Abort() {
+  (void)container_->KillAll();
+  exit_ = container_->Collect();
+  ReapOrphans(0);
+  if (auto s = container_->Destroy(); !s) log::Warn(s.error().str());
+  exited_ = true;
+  if (listen_fd_) {
+    listen_fd_.reset();
+    ::unlink((o_.task_dir + "/" + control::kSocketName).c_str());
+  }
+  for (auto& l : logs_) l.reset();
+  stats_file_sampler_.reset();
+  stats_file_timer_.reset();
+  stats_file_.reset();
+}
+
+Status Supervisor::Start() {
+  if (started_) return Ok();
   started_ = true;
   // Orphans of a --pid host task are re-parented to us, so nothing stays a zombie.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   sigset_t set = HandledSet();
   signal_fd_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   for (auto& t : timers_) t.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+  if (!signal_fd_ || !timers_[0] || !timers_[1] || !timers_[2]) {
+    Error e = Error::Errno(errno, "supervisor: signalfd/timerfd");
+    Abort();
+    return Fail(std::move(e));
+  }
   if (o_.spec.lifecycle.timeout) Arm(timers_[kTimeout].get(), *o_.spec.lifecycle.timeout);
   if (o_.control) {
+    // A task nobody can reach could be neither stopped nor inspected: no launch without it.
     auto l = control::Listen(o_.task_dir);
-    if (l) listen_fd_ = std::move(*l);
-    else log::Warn(l.error().str());
+    if (!l) {
+      Abort();
+      return Fail(std::move(l.error()).With("cannot serve the task's control socket"));
+    }
+    listen_fd_ = std::move(*l);
   }
   static const char* kNames[2] = {"stdout.log", "stderr.log"};
   for (int i = 0; i < 2; ++i) {
@@ -505,13 +590,36 @@ void Supervisor::Start() {
       log::Warn(fmt::format("--stats-file: open `{}`: {}", o_.spec.output.stats_file, std::strerror(errno)));
     }
   }
+  if (Failpoint("supervisor-start")) {
+    Abort();
+    return Fail(Error::Make(Code::kInternal, "failpoint supervisor-start"));
+  }
   o_.state.status = TaskStatus::kRunning;
   o_.state.pid = container_->pid();
-  SaveState();
+  if (auto s = SaveState(); !s) {
+    Abort();
+    return Fail(std::move(s.error()).With("cannot record the task's state"));
+  }
+  return Ok();
+}
+
+// The code a request ran (JSON, sampling, /proc walks) is not needed until the next one: a
+// task that lives for days should not keep it resident. At most every 10 s, so a client that
+// polls pays for the page faults rarely.
+void Supervisor::TrimWhenIdle() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_trim_ < std::chrono::seconds(10)) return;
+  last_trim_ = now;
+  sys::TrimResidentSet();
 }
 
 ExitState Supervisor::Run() {
-  Start();
+  if (auto s = Start(); !s) {
+    log::Error(s.error().str());
+    exit_.exit_code = kExitSetupFailed;
+    exit_.setup_error = SetupError{"supervisor", s.error().sys_errno(), s.error().str()};
+    return exit_;
+  }
   while (!exited_) {
     std::vector<pollfd> fds;
     fds.push_back({container_->pidfd(), POLLIN, 0});
@@ -558,7 +666,8 @@ ExitState Supervisor::Run() {
         SendSample(*clients_[i]);
       }
     }
-    std::erase_if(clients_, [](const auto& c) { return c->dead; });
+    if (std::erase_if(clients_, [](const auto& c) { return c->dead; }) && clients_.empty())
+      TrimWhenIdle();
     if (fds[0].revents) Finish();
   }
   return exit_;

@@ -44,8 +44,10 @@ class Supervisor {
   Supervisor(std::unique_ptr<Container> container, SupervisorOptions options);
   ~Supervisor();
   // Listens, opens the logs and records the task as running. Call before telling anyone the
-  // task runs (detached launch), so the first verb can already reach the supervisor.
-  void Start();
+  // task runs (detached launch), so the first verb can already reach the supervisor. When the
+  // task cannot be supervised (no control socket, the state cannot be recorded) it kills the
+  // task, removes its cgroup and returns the error: the launch failed.
+  Status Start();
   // Until the task has ended, its waiters were answered and its output drained (calls Start()
   // if needed).
   ExitState Run();
@@ -59,8 +61,11 @@ class Supervisor {
   void OnOutput(int which);
   void Handle(Client& c, const std::string& line);
   void StartStop(int sig, std::chrono::nanoseconds grace);
+  void TrimWhenIdle();
   void Finish();
-  void SaveState();
+  void Abort();
+  Status SaveState(bool final = false);
+  void UpdateLogHealth(int which);
   void Respond(Client& c, const std::string& line, int fd = -1);
   std::string ExitLine() const;
   void SendSample(Client& c);
@@ -76,8 +81,10 @@ class Supervisor {
   std::unique_ptr<stats::Sampler> stats_file_sampler_;
   bool started_ = false;
   bool exited_ = false;
+  std::chrono::steady_clock::time_point last_trim_{};
   bool timed_out_ = false;
   bool stopping_ = false;
+  std::chrono::steady_clock::time_point last_health_save_{};
   ExitState exit_;
 };
 

@@ -1,13 +1,22 @@
 #include "runtime/task_state.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <ctime>
+#include <limits>
 #include <sstream>
+#include <stdexcept>
+#include <utility>
 
 #include "base/file.h"
+#include "base/unique_fd.h"
 
 namespace isoexec::runtime {
 
@@ -24,6 +33,22 @@ const char* StatusName(TaskStatus s) {
 }
 
 namespace {
+
+// j.value(key, def) for an integer field. nlohmann converts a floating-point value with an
+// unchecked static_cast, undefined for 1e300 (found by fuzz/control_fuzz): here anything but
+// an integer within T's range is an error (the parsers' catch turns it into one).
+template <typename T>
+T IntValue(const json& j, const char* key, T def) {
+  auto it = j.find(key);
+  if (it == j.end()) return def;
+  if (it->is_number_unsigned() && std::in_range<T>(it->get<uint64_t>()))
+    return static_cast<T>(it->get<uint64_t>());
+  if (it->is_number_integer() && !it->is_number_unsigned() && std::in_range<T>(it->get<int64_t>()))
+    return static_cast<T>(it->get<int64_t>());
+  throw std::out_of_range(fmt::format("{}: expected an integer from {} to {}, got {}", key,
+                                      std::numeric_limits<T>::min(), std::numeric_limits<T>::max(),
+                                      it->dump()));
+}
 
 TaskStatus StatusFromName(const std::string& n) {
   if (n == "running") return TaskStatus::kRunning;
@@ -45,9 +70,46 @@ std::chrono::system_clock::time_point ParseRfc3339(const std::string& s) {
     nanos = std::stol(frac);
   }
   time_t secs = timegm(&tm);
+  // system_clock counts ns in an int64 (years 1678..2261): a time outside it reads as unknown
+  // instead of overflowing.
+  constexpr time_t kMaxSecs = std::numeric_limits<int64_t>::max() / 1'000'000'000 - 1;
+  if (secs > kMaxSecs || secs < -kMaxSecs) return {};
   return std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::seconds(secs) + std::chrono::nanoseconds(nanos)));
+}
+
+constexpr const char* kLogNames[2] = {"stdout", "stderr"};
+constexpr char kReserveName[] = "state.reserve";
+
+bool NoSpace(const Error& e) { return e.sys_errno() == ENOSPC || e.sys_errno() == EDQUOT; }
+
+// WriteFileAtomic with a temporary name of its own: a supervisor and a verb marking the task
+// lost (or two such verbs) may write at the same time.
+Status WriteAtomicUnique(const std::string& path, const std::string& data) {
+  static std::atomic<unsigned> counter{0};
+  std::string tmp = fmt::format("{}.{}.{}.tmp", path, ::getpid(), counter++);
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) return Fail(Error::Errno(errno, fmt::format("open `{}`", tmp)));
+  const auto fail = [&](int e, const char* what) {
+    ::unlink(tmp.c_str());
+    return Fail(Error::Errno(e, fmt::format("{} `{}`", what, tmp)));
+  };
+  std::string_view rest = data;
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd.get(), rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(errno, "write");
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+  if (::fsync(fd.get()) != 0) return fail(errno, "fsync");
+  if (::close(fd.release()) != 0) return fail(errno, "close");
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return Fail(Error::Errno(e, fmt::format("rename `{}` to `{}`", tmp, path)));
+  }
+  return Ok();
 }
 
 }  // namespace
@@ -62,22 +124,22 @@ Result<ExitState> ParseExitState(const std::string& text) {
   try {
     json j = json::parse(text);
     ExitState s;
-    s.pid = j.value("pid", 0);
-    s.exit_code = j.value("exit_code", -1);
-    s.signal = j.value("signal", 0);
+    s.pid = IntValue<pid_t>(j, "pid", 0);
+    s.exit_code = IntValue(j, "exit_code", -1);
+    s.signal = IntValue(j, "signal", 0);
     s.oom_killed = j.value("oom_killed", false);
     s.timed_out = j.value("timed_out", false);
     if (j.contains("setup_error") && j["setup_error"].is_object()) {
       const auto& e = j["setup_error"];
-      s.setup_error = SetupError{e.value("stage", ""), e.value("errno", 0), e.value("message", "")};
+      s.setup_error = SetupError{e.value("stage", ""), IntValue(e, "errno", 0), e.value("message", "")};
     }
     if (j.contains("started_at") && j["started_at"].is_string())
       s.started_at = ParseRfc3339(j["started_at"].get<std::string>());
     if (j.contains("finished_at") && j["finished_at"].is_string())
       s.finished_at = ParseRfc3339(j["finished_at"].get<std::string>());
-    s.cpu_user_ns = j.value("cpu_user_ns", uint64_t{0});
-    s.cpu_system_ns = j.value("cpu_system_ns", uint64_t{0});
-    s.memory_peak_bytes = j.value("memory_peak_bytes", uint64_t{0});
+    s.cpu_user_ns = IntValue(j, "cpu_user_ns", uint64_t{0});
+    s.cpu_system_ns = IntValue(j, "cpu_system_ns", uint64_t{0});
+    s.memory_peak_bytes = IntValue(j, "memory_peak_bytes", uint64_t{0});
     return s;
   } catch (const std::exception& e) {
     return Fail(Error::Make(Code::kInvalidArgument, fmt::format("exit state: {}", e.what())));
@@ -102,6 +164,18 @@ std::string TaskStateJson(const TaskState& s) {
   else j["exit"] = nullptr;
   j["lost_reason"] = s.lost_reason;
   j["warnings"] = s.warnings;
+  if (s.logs[0] || s.logs[1]) {
+    json logs = json::object();
+    for (int i = 0; i < 2; ++i) {
+      if (!s.logs[i]) continue;
+      logs[kLogNames[i]] = {{"dropped_bytes", s.logs[i]->dropped_bytes},
+                            {"failing", s.logs[i]->failing},
+                            {"error", s.logs[i]->error}};
+    }
+    j["logs"] = logs;
+  } else {
+    j["logs"] = nullptr;
+  }
   if (!s.spec_json.empty()) {
     try {
       j["spec"] = json::parse(s.spec_json);
@@ -118,15 +192,15 @@ Result<TaskState> ParseTaskState(const std::string& text) {
   try {
     json j = json::parse(text);
     TaskState s;
-    s.version = j.value("version", 1);
+    s.version = IntValue(j, "version", 1);
     if (s.version != 1)
       return Fail(Error::Make(Code::kFailedPrecondition,
                               fmt::format("state file version {} is not supported", s.version)));
     s.id = j.value("id", "");
     s.status = StatusFromName(j.value("state", "created"));
-    s.pid = j.value("pid", 0);
-    s.supervisor_pid = j.value("supervisor_pid", 0);
-    s.supervisor_start = j.value("supervisor_start", uint64_t{0});
+    s.pid = IntValue<pid_t>(j, "pid", 0);
+    s.supervisor_pid = IntValue<pid_t>(j, "supervisor_pid", 0);
+    s.supervisor_start = IntValue(j, "supervisor_start", uint64_t{0});
     s.cgroup = j.value("cgroup", "");
     s.cgroup_parent = j.value("cgroup_parent", "");
     s.detached = j.value("detached", false);
@@ -139,6 +213,14 @@ Result<TaskState> ParseTaskState(const std::string& text) {
     }
     s.lost_reason = j.value("lost_reason", "");
     if (j.contains("warnings")) s.warnings = j["warnings"].get<std::vector<std::string>>();
+    if (j.contains("logs") && j["logs"].is_object()) {
+      for (int i = 0; i < 2; ++i) {
+        if (!j["logs"].contains(kLogNames[i])) continue;
+        const json& l = j["logs"][kLogNames[i]];
+        s.logs[i] = LogHealth{IntValue(l, "dropped_bytes", uint64_t{0}), l.value("failing", false),
+                              l.value("error", "")};
+      }
+    }
     if (j.contains("spec") && !j["spec"].is_null()) s.spec_json = j["spec"].dump();
     return s;
   } catch (const std::exception& e) {
@@ -146,8 +228,34 @@ Result<TaskState> ParseTaskState(const std::string& text) {
   }
 }
 
-Status WriteTaskState(const std::string& task_dir, const TaskState& s) {
-  return WriteFileAtomic(task_dir + "/state.json", TaskStateJson(s), 0600);
+Status WriteTaskState(const std::string& task_dir, const TaskState& s, bool use_reserve) {
+  const std::string path = task_dir + "/state.json";
+  const std::string text = TaskStateJson(s);
+  Status st = WriteAtomicUnique(path, text);
+  if (st || !use_reserve || !NoSpace(st.error())) return st;
+  // The file system is full (usually of logs): the reserve makes room for this write.
+  const std::string reserve = task_dir + "/" + kReserveName;
+  if (::unlink(reserve.c_str()) != 0) return st;
+  Status again = WriteAtomicUnique(path, text);
+  if (!again) return again;
+  (void)ReserveStateSpace(task_dir, s);  // for the next one, if there is room again
+  return again;
+}
+
+Status ReserveStateSpace(const std::string& task_dir, const TaskState& s) {
+  // Room for the temporary copy of a state file somewhat larger than this one (the exit
+  // object and warnings come later), in whole pages.
+  const uint64_t want = (2 * TaskStateJson(s).size() + 4096 + 4095) / 4096 * 4096;
+  const std::string path = task_dir + "/" + kReserveName;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) return Fail(Error::Errno(errno, fmt::format("open `{}`", path)));
+  // glibc emulates it by writing where the file system has no fallocate.
+  int rc = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(want));
+  if (rc != 0) {
+    ::unlink(path.c_str());
+    return Fail(Error::Errno(rc, fmt::format("reserve {} bytes in `{}`", want, path)));
+  }
+  return Ok();
 }
 
 Result<TaskState> ReadTaskState(const std::string& task_dir) {

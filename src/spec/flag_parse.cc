@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <csignal>
 #include <vector>
 
 namespace isoexec::spec {
@@ -40,15 +42,29 @@ Result<BindMount> ParseBind(std::string_view text) {
   ISOEXEC_TRY(CheckPath("--bind", "HOST", b.host));
   ISOEXEC_TRY(CheckPath("--bind", "TASK", b.task));
   if (parts.size() == 3) {
+    // At most one of ro|rw and one propagation: "ro,rw" is a contradiction, not "last wins".
+    std::string_view mode, propagation;
     for (auto opt : Split(parts[2], ',')) {
-      if (opt == "ro") b.readonly = true;
-      else if (opt == "rw") b.readonly = false;
-      else if (opt == "private" || opt == "rprivate") b.propagation = Propagation::kPrivate;
-      else if (opt == "rslave" || opt == "slave") b.propagation = Propagation::kSlave;
-      else if (opt == "rshared" || opt == "shared") b.propagation = Propagation::kShared;
-      else
+      std::string_view* seen = nullptr;
+      if (opt == "ro" || opt == "rw") {
+        b.readonly = opt == "ro";
+        seen = &mode;
+      } else if (opt == "private" || opt == "rprivate") {
+        b.propagation = Propagation::kPrivate;
+        seen = &propagation;
+      } else if (opt == "rslave" || opt == "slave") {
+        b.propagation = Propagation::kSlave;
+        seen = &propagation;
+      } else if (opt == "rshared" || opt == "shared") {
+        b.propagation = Propagation::kShared;
+        seen = &propagation;
+      } else {
         return Fail(Error::Invalid(
             "--bind", fmt::format("unknown option \"{}\" (use ro|rw and private|rslave|rshared)", opt)));
+      }
+      if (!seen->empty())
+        return Fail(Error::Invalid("--bind", fmt::format("options \"{}\" and \"{}\" conflict", *seen, opt)));
+      *seen = opt;
     }
   }
   return b;
@@ -108,6 +124,88 @@ Status ValidateId(std::string_view id) {
   return Ok();
 }
 
+Result<std::vector<bool>> ParseCpuList(std::string_view field, std::string_view text) {
+  const auto bad = [&](std::string_view why) {
+    return Fail(Error::Invalid(field, fmt::format("must be a CPU list like \"0-1,3\" ({}), got \"{}\"", why, text)));
+  };
+  const auto number = [](std::string_view s, size_t* out) {
+    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    *out = 0;
+    for (char c : s) *out = *out * 10 + static_cast<size_t>(c - '0');
+    return true;
+  };
+  if (text.empty()) return bad("empty");
+  std::vector<bool> cpus;
+  for (auto elem : Split(text, ',')) {
+    auto dash = elem.find('-');
+    size_t first = 0, last = 0;
+    if (!number(elem.substr(0, dash), &first) ||
+        (dash != std::string_view::npos && !number(elem.substr(dash + 1), &last)))
+      return bad(elem.empty() ? "an empty element" : "elements are N or N-M");
+    if (dash == std::string_view::npos) last = first;
+    if (first > last) return bad(fmt::format("{} is a backwards range", elem));
+    if (last >= kMaxCpus) return bad(fmt::format("CPU numbers must be below {}", kMaxCpus));
+    if (cpus.size() <= last) cpus.resize(last + 1);
+    for (size_t c = first; c <= last; ++c) cpus[c] = true;
+  }
+  return cpus;
+}
+
+Status ValidateHostname(std::string_view field, std::string_view name) {
+  const auto bad = [&](std::string_view why) {
+    return Fail(Error::Invalid(field, fmt::format("must be a host name ({}), got \"{}\"", why, name)));
+  };
+  if (name.empty() || name.size() > 64) return bad("1 to 64 characters");
+  for (auto label : Split(name, '.')) {
+    if (label.empty() || label.size() > 63) return bad("dot-separated labels of 1 to 63 characters");
+    if (label.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
+        std::string_view::npos)
+      return bad("letters, digits, '-' and '_'");
+    if (label.front() == '-' || label.back() == '-') return bad("labels do not start or end with '-'");
+  }
+  return Ok();
+}
+
+Result<std::string> NormalizeTaskPath(std::string_view field, std::string_view path) {
+  if (path.empty() || path[0] != '/')
+    return Fail(Error::Invalid(field, fmt::format("must be an absolute path, got \"{}\"", path)));
+  if (path.find('\0') != std::string_view::npos)
+    return Fail(Error::Invalid(field, "path contains a NUL byte"));
+  std::vector<std::string_view> parts;
+  for (auto comp : Split(path, '/')) {
+    if (comp == "..") {
+      if (parts.empty()) return Fail(Error::Invalid(field, fmt::format("\"{}\" leaves the task root", path)));
+      parts.pop_back();
+    } else if (!comp.empty() && comp != ".") {
+      parts.push_back(comp);
+    }
+  }
+  std::string out;
+  for (auto p : parts) out += "/" + std::string(p);
+  return out.empty() ? "/" : out;
+}
+
+namespace {
+
+// Task paths of one list (binds, devices, chroot env): normalized, never "/", none twice.
+// isoexec mounts its own /proc, /sys and /dev before the binds: a bind over one of them would
+// hide it (and break the setup steps that need it).
+Status CheckTargets(std::string_view field, const std::vector<std::string>& targets, bool kernel_fs_too) {
+  std::vector<std::string> seen;
+  for (const auto& t : targets) {
+    ISOEXEC_ASSIGN_OR_RETURN(std::string norm, NormalizeTaskPath(field, t));
+    if (norm == "/") return Fail(Error::Invalid(field, "cannot mount over the task root \"/\""));
+    if (kernel_fs_too && (norm == "/proc" || norm == "/sys" || norm == "/dev"))
+      return Fail(Error::Invalid(field, fmt::format("cannot mount over \"{}\": isoexec mounts its own there", norm)));
+    if (std::find(seen.begin(), seen.end(), norm) != seen.end())
+      return Fail(Error::Invalid(field, fmt::format("\"{}\" is given twice as a task path", t)));
+    seen.push_back(std::move(norm));
+  }
+  return Ok();
+}
+
+}  // namespace
+
 Status Validate(const TaskSpec& spec) {
   if (!spec.id.empty()) ISOEXEC_TRY(ValidateId(spec.id));
   if (spec.process.argv.empty() || spec.process.argv[0].empty())
@@ -116,6 +214,7 @@ Status Validate(const TaskSpec& spec) {
     if (a.find('\0') != std::string::npos) return Fail(Error::Invalid("command", "argument contains a NUL byte"));
   if (spec.process.workdir.empty() || spec.process.workdir[0] != '/')
     return Fail(Error::Invalid("--workdir", fmt::format("must be absolute but got relative path \"{}\"", spec.process.workdir)));
+  ISOEXEC_TRY(NormalizeTaskPath("--workdir", spec.process.workdir));
   if (spec.process.oom_score_adj < -1000 || spec.process.oom_score_adj > 1000)
     return Fail(Error::Invalid("--oom-score-adj", fmt::format("must be from -1000 to 1000, got {}", spec.process.oom_score_adj)));
   const auto& r = spec.resources;
@@ -131,25 +230,38 @@ Status Validate(const TaskSpec& spec) {
     return Fail(Error::Invalid("--memory-max", "needs --memory (the soft reservation)"));
   if (r.pids_max && *r.pids_max < 1)
     return Fail(Error::Invalid("--pids-max", fmt::format("must be at least 1, got {}", *r.pids_max)));
-  if (!r.cpuset.empty() && r.cpuset.find_first_not_of("0123456789,-") != std::string::npos)
-    return Fail(Error::Invalid("--cpuset", fmt::format("must be a CPU list like \"0-1,3\", got \"{}\"", r.cpuset)));
+  if (!r.cpuset.empty()) ISOEXEC_TRY(ParseCpuList("--cpuset", r.cpuset));
   const auto& ns = spec.namespaces;
   if (ns.net != "host" && ns.net != "none" && (ns.net.empty() || ns.net[0] != '/'))
     return Fail(Error::Invalid("--net", fmt::format("must be host, none or an absolute netns path, got \"{}\"", ns.net)));
-  if (!ns.hostname.empty()) {
-    if (ns.hostname.size() > 64 || ns.hostname.find_first_of("/\0 ", 0, 3) != std::string::npos)
-      return Fail(Error::Invalid("--hostname", fmt::format("invalid hostname \"{}\"", ns.hostname)));
-  }
+  if (!ns.hostname.empty()) ISOEXEC_TRY(ValidateHostname("--hostname", ns.hostname));
   if (spec.lifecycle.kill_timeout.count() < 0)
     return Fail(Error::Invalid("--kill-timeout", "must not be negative"));
   if (spec.lifecycle.timeout && spec.lifecycle.timeout->count() <= 0)
     return Fail(Error::Invalid("--timeout", "must be positive"));
   if (spec.output.stats_interval.count() < 0)
     return Fail(Error::Invalid("--stats-interval", "must not be negative"));
+  if (spec.lifecycle.kill_signal < 1 || spec.lifecycle.kill_signal > SIGRTMAX)
+    return Fail(Error::Invalid("--kill-signal", fmt::format("unknown signal {}", spec.lifecycle.kill_signal)));
+  std::vector<std::string> targets;
   for (const auto& m : spec.mounts) {
     if (m.host.empty() || m.host[0] != '/' || m.task.empty() || m.task[0] != '/')
       return Fail(Error::Invalid("--bind", "paths must be absolute"));
+    targets.push_back(m.task);
   }
+  ISOEXEC_TRY(CheckTargets("--bind", targets, true));
+  targets.clear();
+  for (const auto& d : spec.devices) {
+    ISOEXEC_TRY(CheckPath("--device", "HOST", d.host));
+    targets.push_back(d.task.empty() ? d.host : d.task);
+  }
+  ISOEXEC_TRY(CheckTargets("--device", targets, true));
+  targets.clear();
+  for (const auto& e : spec.root.chroot_env) {
+    ISOEXEC_TRY(CheckPath("--chroot-env", "HOST", e.host));
+    targets.push_back(e.task.empty() ? e.host : e.task);
+  }
+  ISOEXEC_TRY(CheckTargets("--chroot-env", targets, false));
   return Ok();
 }
 

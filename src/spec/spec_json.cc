@@ -458,7 +458,9 @@ Status DecodeObject(const Table<Obj>& table, const json& v, const std::string& b
     if (it == children.end()) children.push_back({name, slash == std::string::npos ? &f : nullptr});
   }
   for (const auto& [key, value] : v.items()) {
-    auto it = std::find_if(children.begin(), children.end(), [&](const ChildInfo& c) { return c.name == key; });
+    // A lambda may not capture a structured binding before clang 16 (the fuzz preset's clang 14).
+    const std::string& k = key;
+    auto it = std::find_if(children.begin(), children.end(), [&](const ChildInfo& c) { return c.name == k; });
     if (it == children.end()) {
       std::string known, guess;
       size_t best = 3;
@@ -564,15 +566,20 @@ std::string CheckNet(const std::string& s) {
   if (s == "host" || s == "none" || (!s.empty() && s[0] == '/')) return {};
   return fmt::format("must be \"host\", \"none\" or an absolute netns path, got \"{}\"", s);
 }
+// The message of a failed check without its "field: " prefix ("" when it passed).
+std::string WhyNot(const Status& r) {
+  if (r) return {};
+  const std::string& m = r.error().message();
+  const std::string prefix = r.error().field() + ": ";
+  return m.compare(0, prefix.size(), prefix) == 0 ? m.substr(prefix.size()) : m;
+}
 std::string CheckHostname(const std::string& s) {
-  if (s.size() > 64 || s.find_first_of("/ \t\n") != std::string::npos)
-    return fmt::format("must be a hostname of at most 64 characters, got \"{}\"", s);
-  return {};
+  return s.empty() ? std::string() : WhyNot(ValidateHostname("hostname", s));
 }
 std::string CheckCpuset(const std::string& s) {
-  if (s.find_first_not_of("0123456789,-") != std::string::npos)
-    return fmt::format("must be a CPU list like \"0-1,3\", got \"{}\"", s);
-  return {};
+  if (s.empty()) return {};
+  auto r = ParseCpuList("cpuset", s);
+  return r ? std::string() : WhyNot(Fail(std::move(r.error())));
 }
 std::string CheckPerms(const std::string& s) {
   if (s.empty() || s.find_first_not_of("rwm") != std::string::npos)
@@ -586,7 +593,8 @@ const Table<ChrootEnvEntry>& ChrootEnvTable() {
                                 ISOEXEC_MEMBER(host), "Host path to show, read-only.", true),
       MakeField<ChrootEnvEntry>("/task", "", StrC{CheckAbsoluteOrEmpty, "string (absolute path)"},
                                 ISOEXEC_MEMBER(task),
-                                "Where it appears inside the task; absent or \"\": same as host."),
+                                "Where it appears inside the task; absent or \"\": same as host. No two "
+                                "entries on the same path."),
   };
   return t;
 }
@@ -596,7 +604,9 @@ const Table<BindMount>& MountTable() {
       MakeField<BindMount>("/host", "", StrC{CheckAbsolute, "string (absolute path)"}, ISOEXEC_MEMBER(host),
                            "Host path to bind.", true),
       MakeField<BindMount>("/task", "", StrC{CheckAbsolute, "string (absolute path)"}, ISOEXEC_MEMBER(task),
-                           "Mount point inside the task root (created when missing).", true),
+                           "Mount point inside the task root (created when missing). Not /, /proc, /sys "
+                           "or /dev (isoexec mounts its own there); no two mounts on the same path.",
+                           true),
       MakeField<BindMount>("/readonly", "", BoolC{}, ISOEXEC_MEMBER(readonly), "Mount read-only."),
       MakeField<BindMount>("/propagation", "", PropagationC{}, ISOEXEC_MEMBER(propagation),
                            "Mount propagation between host and task."),
@@ -609,7 +619,8 @@ const Table<Device>& DeviceTable() {
       MakeField<Device>("/host", "", StrC{CheckAbsolute, "string (absolute path)"}, ISOEXEC_MEMBER(host),
                         "Host device node.", true),
       MakeField<Device>("/task", "", StrC{CheckAbsoluteOrEmpty, "string (absolute path)"}, ISOEXEC_MEMBER(task),
-                        "Path inside the task; absent or \"\": same as host."),
+                        "Path inside the task; absent or \"\": same as host. No two devices on the "
+                        "same path."),
       MakeField<Device>("/permissions", "", StrC{CheckPerms, "string (subset of \"rwm\")"}, ISOEXEC_MEMBER(perms),
                         "r read, w write, m mknod; also what the device cgroup allows."),
   };
@@ -684,7 +695,9 @@ const Table<TaskSpec>& SpecTable() {
                           "absolute PATH of a netns file to join."),
       MakeField<TaskSpec>("/namespaces/hostname", "--hostname", StrC{CheckHostname, "string"},
                           ISOEXEC_MEMBER(namespaces.hostname),
-                          "Non-empty: a new UTS namespace with this hostname. \"\": the host's."),
+                          "Non-empty: a new UTS namespace with this hostname (RFC 1123: dot-separated "
+                          "labels of letters, digits, '-' and '_', at most 64 characters). \"\": the "
+                          "host's."),
       MakeField<TaskSpec>("/namespaces/init", "--no-init", BoolC{}, ISOEXEC_MEMBER(namespaces.init),
                           "In a private PID namespace, run isoexec's minimal init as PID 1 (forwards "
                           "signals, reaps orphans). false (--no-init): the command itself is PID 1."),
@@ -706,7 +719,8 @@ const Table<TaskSpec>& SpecTable() {
                           "Relative CPU weight (cgroup v2: converted to cpu.weight). null: the default."),
       MakeField<TaskSpec>("/resources/cpuset", "--cpuset", StrC{CheckCpuset, "string (CPU list)"},
                           ISOEXEC_MEMBER(resources.cpuset),
-                          "CPUs the task may run on, e.g. \"0-1,3\". \"\": inherited."),
+                          "CPUs the task may run on, e.g. \"0-1,3\"; they must be online. \"\": "
+                          "inherited."),
       MakeField<TaskSpec>("/resources/pids_max", "--pids-max", OptIntC<int64_t>{1, 4194304},
                           ISOEXEC_MEMBER(resources.pids_max), "Maximum number of processes. null: no limit."),
       // security

@@ -460,3 +460,49 @@ TEST(SpecJson, DocsEmbedTheGeneratedFieldTable) {
 
 }  // namespace
 }  // namespace isoexec::spec
+
+namespace isoexec::spec {
+namespace {
+
+// Bad input (issue #9): checks that involve the whole list or a normalized path name the
+// list's JSON pointer; per-value checks name the value's.
+TEST(SpecJson, BadInputNamesTheJsonPointer) {
+  struct Case {
+    const char* path;
+    json value;
+    const char* message;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"/resources/cpuset", ",", "spec: /resources/cpuset: must be a CPU list like \"0-1,3\" (an empty element)"},
+           {"/resources/cpuset", "1-0", "spec: /resources/cpuset: must be a CPU list like \"0-1,3\" (1-0 is a backwards range)"},
+           {"/resources/cpuset", "0-", "spec: /resources/cpuset: must be a CPU list"},
+           {"/namespaces/hostname", "a\nb", "spec: /namespaces/hostname: must be a host name"},
+           {"/namespaces/hostname", "-web", "spec: /namespaces/hostname: must be a host name"},
+           {"/namespaces/hostname", "a..b", "spec: /namespaces/hostname: must be a host name"},
+           {"/process/workdir", "/../..", "spec: /process/workdir: \"/../..\" leaves the task root"},
+           {"/mounts/0/task", "/../../etc", "spec: /mounts: \"/../../etc\" leaves the task root"},
+           {"/mounts/0/task", "/proc", "spec: /mounts: cannot mount over \"/proc\""},
+           {"/mounts/0/task", "/", "spec: /mounts: cannot mount over the task root"},
+           {"/devices/0/task", "/dev/../../x", "spec: /devices: \"/dev/../../x\" leaves the task root"},
+           {"/root/chroot_env/0/task", "/../usr", "spec: /root/chroot_env: \"/../usr\" leaves the task root"},
+       }) {
+    json d = FullDoc();
+    d[json::json_pointer(c.path)] = c.value;
+    EXPECT_TRUE(Has(ErrorOf(d), c.message)) << c.path << ": " << ErrorOf(d);
+  }
+  json d = FullDoc();
+  d["mounts"].push_back({{"host", "/usr"}, {"task", "/data/"}});
+  EXPECT_TRUE(Has(ErrorOf(d), "spec: /mounts: \"/data/\" is given twice as a task path")) << ErrorOf(d);
+  d = FullDoc();
+  d["devices"].push_back({{"host", "/dev/zero"}, {"task", "/dev/null"}});
+  EXPECT_TRUE(Has(ErrorOf(d), "spec: /devices: \"/dev/null\" is given twice")) << ErrorOf(d);
+  // Fine values stay fine.
+  d = FullDoc();
+  d["resources"]["cpuset"] = "0-1,3";
+  d["namespaces"]["hostname"] = "web-1.example";
+  d["mounts"][0]["task"] = "/proc/x/../data";
+  EXPECT_TRUE(Parse(d)) << ErrorOf(d);
+}
+
+}  // namespace
+}  // namespace isoexec::spec

@@ -97,8 +97,13 @@ Status CgroupV1::MakeDirs() {
 }
 
 void CgroupV1::RollBack() {
-  for (auto it = created_.rbegin(); it != created_.rend(); ++it)
-    (void)RemoveCgroupTree(*it, std::chrono::milliseconds(200));
+  // Our own cgroups go with whatever is in them; a parent we created may meanwhile hold another
+  // task's cgroup (a concurrent first launch under the same --cgroup-parent): only if empty.
+  for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+    const bool ours = std::any_of(dirs_.begin(), dirs_.end(), [&](const Dir& d) { return d.path == *it; });
+    if (ours) (void)RemoveCgroupTree(*it, std::chrono::milliseconds(200));
+    else (void)RemoveIfEmpty(*it);
+  }
   created_.clear();
 }
 
@@ -170,6 +175,11 @@ Result<bool> CgroupV1::OomKilled() const {
 }
 
 Status CgroupV1::Destroy() {
+  // Usually nothing is left (the task's PID namespace died with its init): one rmdir per
+  // hierarchy, without listing processes or children first.
+  bool all_gone = true;
+  for (const Dir& d : dirs_) all_gone = RemoveIfEmpty(d.path) && all_gone;
+  if (all_gone) return Ok();
   ISOEXEC_ASSIGN_OR_RETURN(std::vector<pid_t> pids, Pids());
   if (!pids.empty()) ISOEXEC_TRY(KillAll());
   Status result = Ok();

@@ -108,8 +108,12 @@ Status CgroupV2::MakeDirs() {
 
 void CgroupV2::RollBack() {
   dir_fd_.reset();
-  for (auto it = created_.rbegin(); it != created_.rend(); ++it)
-    (void)RemoveCgroupTree(*it, std::chrono::milliseconds(200));
+  // Our own cgroup goes with whatever is in it; a parent we created may meanwhile hold another
+  // task's cgroup (a concurrent first launch under the same --cgroup-parent): only if empty.
+  for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+    if (*it == scope_) (void)RemoveCgroupTree(*it, std::chrono::milliseconds(200));
+    else (void)RemoveIfEmpty(*it);
+  }
   created_.clear();
 }
 
@@ -178,6 +182,11 @@ Result<bool> CgroupV2::OomKilled() const {
 }
 
 Status CgroupV2::Destroy() {
+  // Usually nothing is left (the task's PID namespace died with its init): one rmdir.
+  if (RemoveIfEmpty(scope_)) {
+    dir_fd_.reset();
+    return Ok();
+  }
   ISOEXEC_ASSIGN_OR_RETURN(std::vector<pid_t> pids, Pids());
   if (!pids.empty()) ISOEXEC_TRY(KillAll());
   ISOEXEC_TRY(RemoveCgroupTree(scope_, std::chrono::milliseconds(1000)));
