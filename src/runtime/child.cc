@@ -204,6 +204,9 @@ void NoopHandler(int) {}
   while ((n = ::read(exec_pipe[0], &byte, 1)) < 0 && errno == EINTR) {
   }
   ::close(exec_pipe[0]);
+  // From here on init only forwards signals and reaps, for as long as the task lives: the
+  // launch code it inherited need not stay resident.
+  if (cfg.text) sys::DropText(*cfg.text);
 
   // Init keeps no handle on the task's terminal, output pipes or files.
   for (int fd : cfg.stdio)

@@ -10,6 +10,7 @@
 #include "isolation/caps.h"
 #include "isolation/mount_plan.h"
 #include "runtime/cgroup_join.h"
+#include "sys/resident.h"
 
 namespace isoexec::runtime {
 
@@ -23,6 +24,7 @@ struct ChildConfig {
   bool loopback_up = false;       // new empty netns: bring lo up
   int stdio[3] = {-1, -1, -1};    // dup2'ed onto 0, 1, 2 (-1: keep inherited)
   SelfJoinFds cgroup_join;  // cgroup v1: joined first thing (see cgroup_join.h)
+  const sys::TextRanges* text = nullptr;  // init drops it from its resident set
   int oom_score_adj = 0;
   const char* exec_path = nullptr;
   char* const* argv = nullptr;

@@ -31,6 +31,7 @@
 #include "runtime/security_plan.h"
 #include "runtime/sync_protocol.h"
 #include "runtime/task_env.h"
+#include "sys/resident.h"
 #include "sys/syscalls.h"
 
 #ifndef CLONE_CLEAR_SIGHAND
@@ -273,6 +274,7 @@ tl::expected<std::unique_ptr<Container>, LaunchFailure> Container::Launch(
   if (cfg.loopback_up) flags |= CLONE_NEWNET;
 
   std::vector<UniqueFd> join_fds = OpenSelfJoin(*c->cgroup_, &cfg.cgroup_join);
+  cfg.text = &sys::ProgramText();
 
   // Orphans of a --pid host task come to us, not to the host's init, even when the task's
   // main process exits before the caller's supervisor loop starts.

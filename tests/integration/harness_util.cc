@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -103,17 +104,27 @@ ProcResult Background::Wait(std::chrono::milliseconds timeout) {
   ProcResult r;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
+  // A pidfd turns readable when the process exits: no polling interval on every command.
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   for (;;) {
     pid_t w = ::waitpid(pid, &status, WNOHANG);
     if (w == pid) break;
-    if (std::chrono::steady_clock::now() > deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
       ADD_FAILURE() << "command timed out";
       break;
     }
-    ::usleep(5000);
+    if (pidfd >= 0) {
+      struct pollfd p = {pidfd, POLLIN, 0};
+      (void)::poll(&p, 1, static_cast<int>(std::min<long>(left.count(), 1000)));
+    } else {
+      ::usleep(5000);
+    }
   }
+  if (pidfd >= 0) ::close(pidfd);
   r.out = out_so_far + ReadAll(out_fd);
   r.err = ReadAll(err_fd);
   Unset(out_fd);
