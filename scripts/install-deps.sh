@@ -11,6 +11,10 @@ PKGS=(
 )
 # The Nomad executor service (isoexec-executor) and its tests.
 PKGS+=(libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
+# Fuzzing (scripts/fuzz.sh, the `fuzz` preset): clang 14, libclang-rt-14-dev (libFuzzer and
+# clang's ASan/UBSan runtimes: libclang_rt.fuzzer-x86_64.a), llvm (llvm-symbolizer, for stack
+# traces with file:line). The `tsan` preset needs only g++ (libtsan2 comes with it).
+PKGS+=(clang libclang-rt-14-dev llvm)
 for arg in "$@"; do
   case "$arg" in
     --bench) PKGS+=(crun runc bubblewrap hyperfine gnuplot-nox strace) ;;

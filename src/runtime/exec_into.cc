@@ -40,6 +40,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -124,6 +125,13 @@ struct ExecConfig {
 // ---------------------------------------------------------------------------------------
 // Child side (intermediate and final process): async-signal-safe only.
 
+// The raw system call, not _exit(3): a sanitizer runtime intercepts _exit and takes its own
+// locks there, which another thread of the (multi-threaded) caller may have held at clone time.
+[[noreturn]] void ExitNow(int code) noexcept {
+  ::syscall(SYS_exit_group, code);
+  __builtin_unreachable();
+}
+
 void Send(int sock, const ExecMsg& m, int pass_fd) noexcept {
   struct iovec iov;
   iov.iov_base = const_cast<ExecMsg*>(&m);
@@ -171,7 +179,7 @@ void SendType(int sock, ExecMsgType type, int pid, int pass_fd) noexcept {
   Send(c.sync_fd, m, -1);
   int code = kExitSetupFailed;
   if (exec_failed) code = err == ENOENT ? kExitNotFound : kExitCannotExecute;
-  ::_exit(code);
+  ExitNow(code);
 }
 
 // Blocks for one message of `type` from the caller; EOF (the caller is gone) ends the process.
@@ -180,7 +188,7 @@ void Await(const ExecConfig& c, ExecMsgType type) noexcept {
   ssize_t n;
   while ((n = ::recv(c.sync_fd, &m, sizeof m, 0)) < 0 && errno == EINTR) {
   }
-  if (n != static_cast<ssize_t>(sizeof m) || m.type != type) ::_exit(kExitSetupFailed);
+  if (n != static_cast<ssize_t>(sizeof m) || m.type != type) ExitNow(kExitSetupFailed);
 }
 
 void WriteOomScoreAdj(const ExecConfig& c) noexcept {
@@ -352,7 +360,7 @@ void CloseAllBut(int* keep, size_t n) noexcept {
   if (pid == 0) FinalMain(c);
   if (pid < 0) Die(c, "clone3", "exec process", errno);
   SendType(c.sync_fd, ExecMsgType::kSpawned, pid, pidfd);
-  ::_exit(0);
+  ExitNow(0);
 }
 
 // ---------------------------------------------------------------------------------------

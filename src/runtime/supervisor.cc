@@ -25,6 +25,7 @@
 #include "runtime/control.h"
 #include "spec/flag_parse.h"
 #include "stats/sampler.h"
+#include "runtime/json_int.h"
 #include "sys/resident.h"
 #include "sys/syscalls.h"
 
@@ -305,7 +306,14 @@ void Supervisor::Handle(Client& c, const std::string& line) {
     Respond(c, control::ErrorLine("request is not valid JSON"));
     return;
   }
-  if (!req.is_object() || req.value("v", 0) != control::kProtocolVersion) {
+  const auto version = [&req] {
+    try {
+      return IntValue(req, "v", 0);
+    } catch (const std::exception&) {
+      return 0;
+    }
+  };
+  if (!req.is_object() || version() != control::kProtocolVersion) {
     Respond(c, control::ErrorLine(fmt::format("unsupported protocol version (this supervisor speaks v{})",
                                               control::kProtocolVersion)));
     return;
@@ -320,7 +328,7 @@ void Supervisor::Handle(Client& c, const std::string& line) {
       if (exited_) Respond(c, ExitLine());
       else c.wait = true;
     } else if (op == "signal") {
-      int sig = req.value("signal", SIGTERM);
+      int sig = IntValue(req, "signal", SIGTERM);
       if (sig < 1 || sig > SIGRTMAX) {
         Respond(c, control::ErrorLine(fmt::format("unknown signal {}", sig)));
         return;
@@ -347,9 +355,9 @@ void Supervisor::Handle(Client& c, const std::string& line) {
         Respond(c, ExitLine());
         return;
       }
-      int sig = req.value("signal", o_.spec.lifecycle.kill_signal);
+      int sig = IntValue(req, "signal", o_.spec.lifecycle.kill_signal);
       auto grace = std::chrono::nanoseconds(
-          req.value("grace_ns", static_cast<int64_t>(o_.spec.lifecycle.kill_timeout.count())));
+          IntValue(req, "grace_ns", static_cast<int64_t>(o_.spec.lifecycle.kill_timeout.count())));
       c.wait = true;
       StartStop(sig, grace);
     } else if (op == "ps") {
@@ -381,19 +389,19 @@ void Supervisor::Handle(Client& c, const std::string& line) {
       spec::TaskSpec updated = o_.spec;
       auto& r = updated.resources;
       const json& in = req.at("resources");
-      if (in.contains("memory")) r.memory = in["memory"].get<uint64_t>();
+      if (in.contains("memory")) r.memory = IntFrom<uint64_t>(in["memory"], "memory");
       if (in.contains("memory_max")) {
         if (in["memory_max"].is_string() && in["memory_max"] == "unlimited") {
           r.memory_max.reset();
           r.memory_max_unlimited = true;
         } else {
-          r.memory_max = in["memory_max"].get<uint64_t>();
+          r.memory_max = IntFrom<uint64_t>(in["memory_max"], "memory_max");
           r.memory_max_unlimited = false;
         }
       }
-      if (in.contains("cpu_shares")) r.cpu_shares = in["cpu_shares"].get<uint64_t>();
+      if (in.contains("cpu_shares")) r.cpu_shares = IntFrom<uint64_t>(in["cpu_shares"], "cpu_shares");
       if (in.contains("cpuset")) r.cpuset = in["cpuset"].get<std::string>();
-      if (in.contains("pids_max")) r.pids_max = in["pids_max"].get<int64_t>();
+      if (in.contains("pids_max")) r.pids_max = IntFrom<int64_t>(in["pids_max"], "pids_max");
       if (auto v = spec::Validate(updated); !v) {
         Respond(c, control::ErrorLine(v.error().str()));
         return;
@@ -417,14 +425,13 @@ void Supervisor::Handle(Client& c, const std::string& line) {
         Respond(c, control::ErrorLine(fmt::format("task {} is not running", o_.state.id)));
         return;
       }
+      // Nomad semantics: the first sample at once, then one per interval (0 means 1 s).
+      const bool stream = req.value("stream", true);
+      auto interval = std::chrono::nanoseconds(IntValue(req, "interval_ns", int64_t{0}));
+      if (interval.count() <= 0) interval = std::chrono::seconds(1);
       c.sampler = std::make_unique<stats::Sampler>(container_->cgroup(), o_.state.id);
       SendSample(c);
-      if (req.value("stream", true)) {
-        // Nomad semantics: the first sample at once, then one per interval (0 means 1 s).
-        auto interval = std::chrono::nanoseconds(req.value("interval_ns", int64_t{0}));
-        if (interval.count() <= 0) interval = std::chrono::seconds(1);
-        c.stats_timer = PeriodicTimer(interval);
-      }
+      if (stream) c.stats_timer = PeriodicTimer(interval);
     } else {
       Respond(c, control::ErrorLine(fmt::format("unknown operation \"{}\"", op)));
     }

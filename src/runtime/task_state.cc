@@ -17,6 +17,7 @@
 
 #include "base/file.h"
 #include "base/unique_fd.h"
+#include "runtime/json_int.h"
 
 namespace isoexec::runtime {
 
@@ -33,22 +34,6 @@ const char* StatusName(TaskStatus s) {
 }
 
 namespace {
-
-// j.value(key, def) for an integer field. nlohmann converts a floating-point value with an
-// unchecked static_cast, undefined for 1e300 (found by fuzz/control_fuzz): here anything but
-// an integer within T's range is an error (the parsers' catch turns it into one).
-template <typename T>
-T IntValue(const json& j, const char* key, T def) {
-  auto it = j.find(key);
-  if (it == j.end()) return def;
-  if (it->is_number_unsigned() && std::in_range<T>(it->get<uint64_t>()))
-    return static_cast<T>(it->get<uint64_t>());
-  if (it->is_number_integer() && !it->is_number_unsigned() && std::in_range<T>(it->get<int64_t>()))
-    return static_cast<T>(it->get<int64_t>());
-  throw std::out_of_range(fmt::format("{}: expected an integer from {} to {}, got {}", key,
-                                      std::numeric_limits<T>::min(), std::numeric_limits<T>::max(),
-                                      it->dump()));
-}
 
 TaskStatus StatusFromName(const std::string& n) {
   if (n == "running") return TaskStatus::kRunning;
