@@ -54,8 +54,8 @@ fi
 
 # The multi-threaded gRPC executor under ThreadSanitizer (`tsan` preset: g++
 # -fsanitize=thread; its isoexec and isoexec-executor are TSan builds too). The test preset
-# selects the `executor` label and leaves out the five tests that exec into a task (see
-# docs/testing.md: TSan deadlocks in a process cloned from a multi-threaded one). Debian's
+# selects the `executor` label and leaves out the three ExecStreaming output tests (see
+# docs/testing.md: their hand-offs happen inside uninstrumented gRPC). Debian's
 # gRPC is not instrumented: tests/executor/tsan.supp says what is suppressed and why. Every
 # process logs to $tsan_logs; any report there fails the step, even one from the executor
 # process (which the tests do not always wait for).
