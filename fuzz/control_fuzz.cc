@@ -1,8 +1,8 @@
 // The control-socket protocol (runtime/control.h, docs/control-protocol.md), client side: one
 // response line through control::DecodeResponse (what Client::Call does), then the payloads
 // clients decode from it: "state" (ParseTaskState, also state.json), "exit" (ParseExitState,
-// also the status file) and "sample" (ParseSampleJson). The supervisor's request decoding
-// lives in Supervisor::Handle (socket handling) and is not reached from here.
+// also the status file) and "sample" (ParseSampleJson). The supervisor's side, the request
+// decoder, is control_request_fuzz.cc.
 #include <cstdint>
 #include <string>
 

@@ -7,10 +7,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "runtime/json_int.h"
 
 namespace isoexec::runtime::control {
 
@@ -112,6 +115,58 @@ Status DecodeResponse(std::string_view line) {
     return Fail(Error::Make(Code::kInternal, fmt::format("control: bad response: {}", e.what())));
   }
   return Ok();
+}
+
+Result<Request> DecodeRequest(std::string_view line) {
+  const auto bad = [](std::string message) {
+    return Fail(Error::Make(Code::kInvalidArgument, std::move(message)));
+  };
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return bad("request is not valid JSON");
+  int version = 0;
+  try {
+    if (j.is_object()) version = IntValue(j, "v", 0);
+  } catch (const std::exception&) {
+  }
+  if (version != kProtocolVersion)
+    return bad(fmt::format("unsupported protocol version (this supervisor speaks v{})",
+                           kProtocolVersion));
+  Request r;
+  try {
+    r.op = j.value("op", std::string());
+    if (r.op == "signal" || r.op == "stop") {
+      if (j.contains("signal")) {
+        int sig = IntFrom<int>(j["signal"], "signal");
+        if (sig < 1 || sig > SIGRTMAX) return bad(fmt::format("unknown signal {}", sig));
+        r.signal = sig;
+      }
+      r.all = j.value("all", false);
+      if (j.contains("grace_ns")) r.grace_ns = IntFrom<int64_t>(j["grace_ns"], "grace_ns");
+    } else if (r.op == "stats") {
+      r.stream = j.value("stream", true);
+      r.interval_ns = IntValue(j, "interval_ns", int64_t{0});
+    } else if (r.op == "update") {
+      const nlohmann::json& in = j.at("resources");
+      if (!in.is_object()) return bad("bad request: resources: expected an object");
+      auto& res = r.resources;
+      if (in.contains("memory")) res.memory = IntFrom<uint64_t>(in["memory"], "memory");
+      if (in.contains("memory_max")) {
+        if (in["memory_max"].is_string() && in["memory_max"] == "unlimited")
+          res.memory_max_unlimited = true;
+        else
+          res.memory_max = IntFrom<uint64_t>(in["memory_max"], "memory_max");
+      }
+      if (in.contains("cpu_shares"))
+        res.cpu_shares = IntFrom<uint64_t>(in["cpu_shares"], "cpu_shares");
+      if (in.contains("cpuset")) res.cpuset = in["cpuset"].get<std::string>();
+      if (in.contains("pids_max")) res.pids_max = IntFrom<int64_t>(in["pids_max"], "pids_max");
+    } else if (r.op != "state" && r.op != "wait" && r.op != "ps" && r.op != "pidfd") {
+      return bad(fmt::format("unknown operation \"{}\"", r.op));
+    }
+  } catch (const std::exception& e) {
+    return bad(fmt::format("bad request: {}", e.what()));
+  }
+  return r;
 }
 
 Result<UniqueFd> Listen(const std::string& task_dir) {

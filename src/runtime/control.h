@@ -3,6 +3,8 @@
 // A response may carry file descriptors (SCM_RIGHTS), e.g. the task's pidfd for `exec`.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +45,27 @@ class Client {
 // carries (kFailedPrecondition) for {"ok":false,"error":...}; kInternal when the line is not
 // a JSON object of that shape. Pure (no I/O): Client::Call uses it, the fuzzer feeds it.
 Status DecodeResponse(std::string_view line);
+
+// One request, decoded and checked: every field the op takes has the right type and range.
+struct Request {
+  std::string op;                       // state, wait, signal, stop, ps, pidfd, update, stats
+  std::optional<int> signal;            // signal, stop: 1..SIGRTMAX
+  bool all = false;                     // signal: every process of the task
+  std::optional<int64_t> grace_ns;      // stop
+  bool stream = true;                   // stats
+  int64_t interval_ns = 0;              // stats (0: 1 s)
+  struct Resources {                    // update: only what is given changes
+    std::optional<uint64_t> memory, memory_max, cpu_shares;
+    bool memory_max_unlimited = false;  // "memory_max":"unlimited"
+    std::optional<std::string> cpuset;
+    std::optional<int64_t> pids_max;
+  } resources;
+};
+
+// Decodes one request line (without its newline). The error's message is what the supervisor
+// answers: not JSON, an unsupported version, an unknown op, or the field that is wrong. Pure
+// (no I/O): the supervisor uses it, the fuzzer feeds it.
+Result<Request> DecodeRequest(std::string_view line);
 
 // Server side helpers (the supervisor).
 Result<UniqueFd> Listen(const std::string& task_dir);

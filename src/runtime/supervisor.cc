@@ -25,7 +25,6 @@
 #include "runtime/control.h"
 #include "spec/flag_parse.h"
 #include "stats/sampler.h"
-#include "runtime/json_int.h"
 #include "sys/resident.h"
 #include "sys/syscalls.h"
 
@@ -299,26 +298,13 @@ void Supervisor::OnClient(size_t index) {
 }
 
 void Supervisor::Handle(Client& c, const std::string& line) {
-  json req;
-  try {
-    req = json::parse(line);
-  } catch (const std::exception&) {
-    Respond(c, control::ErrorLine("request is not valid JSON"));
+  auto decoded = control::DecodeRequest(line);
+  if (!decoded) {
+    Respond(c, control::ErrorLine(decoded.error().message()));
     return;
   }
-  const auto version = [&req] {
-    try {
-      return IntValue(req, "v", 0);
-    } catch (const std::exception&) {
-      return 0;
-    }
-  };
-  if (!req.is_object() || version() != control::kProtocolVersion) {
-    Respond(c, control::ErrorLine(fmt::format("unsupported protocol version (this supervisor speaks v{})",
-                                              control::kProtocolVersion)));
-    return;
-  }
-  const std::string op = req.value("op", "");
+  const control::Request& req = *decoded;
+  const std::string& op = req.op;
   try {
     if (op == "state") {
       for (int i = 0; i < 2; ++i) UpdateLogHealth(i);
@@ -328,16 +314,12 @@ void Supervisor::Handle(Client& c, const std::string& line) {
       if (exited_) Respond(c, ExitLine());
       else c.wait = true;
     } else if (op == "signal") {
-      int sig = IntValue(req, "signal", SIGTERM);
-      if (sig < 1 || sig > SIGRTMAX) {
-        Respond(c, control::ErrorLine(fmt::format("unknown signal {}", sig)));
-        return;
-      }
+      int sig = req.signal.value_or(SIGTERM);
       if (exited_) {
         Respond(c, control::ErrorLine(fmt::format("task {} is not running", o_.state.id)));
         return;
       }
-      if (req.value("all", false) && container_->cgroup()) {
+      if (req.all && container_->cgroup()) {
         auto pids = container_->cgroup()->Pids();
         if (pids) {
           for (pid_t p : *pids) {
@@ -355,9 +337,9 @@ void Supervisor::Handle(Client& c, const std::string& line) {
         Respond(c, ExitLine());
         return;
       }
-      int sig = IntValue(req, "signal", o_.spec.lifecycle.kill_signal);
-      auto grace = std::chrono::nanoseconds(
-          IntValue(req, "grace_ns", static_cast<int64_t>(o_.spec.lifecycle.kill_timeout.count())));
+      int sig = req.signal.value_or(o_.spec.lifecycle.kill_signal);
+      auto grace = req.grace_ns ? std::chrono::nanoseconds(*req.grace_ns)
+                                : o_.spec.lifecycle.kill_timeout;
       c.wait = true;
       StartStop(sig, grace);
     } else if (op == "ps") {
@@ -388,20 +370,18 @@ void Supervisor::Handle(Client& c, const std::string& line) {
       }
       spec::TaskSpec updated = o_.spec;
       auto& r = updated.resources;
-      const json& in = req.at("resources");
-      if (in.contains("memory")) r.memory = IntFrom<uint64_t>(in["memory"], "memory");
-      if (in.contains("memory_max")) {
-        if (in["memory_max"].is_string() && in["memory_max"] == "unlimited") {
-          r.memory_max.reset();
-          r.memory_max_unlimited = true;
-        } else {
-          r.memory_max = IntFrom<uint64_t>(in["memory_max"], "memory_max");
-          r.memory_max_unlimited = false;
-        }
+      const auto& in = req.resources;
+      if (in.memory) r.memory = *in.memory;
+      if (in.memory_max_unlimited) {
+        r.memory_max.reset();
+        r.memory_max_unlimited = true;
+      } else if (in.memory_max) {
+        r.memory_max = *in.memory_max;
+        r.memory_max_unlimited = false;
       }
-      if (in.contains("cpu_shares")) r.cpu_shares = IntFrom<uint64_t>(in["cpu_shares"], "cpu_shares");
-      if (in.contains("cpuset")) r.cpuset = in["cpuset"].get<std::string>();
-      if (in.contains("pids_max")) r.pids_max = IntFrom<int64_t>(in["pids_max"], "pids_max");
+      if (in.cpu_shares) r.cpu_shares = *in.cpu_shares;
+      if (in.cpuset) r.cpuset = *in.cpuset;
+      if (in.pids_max) r.pids_max = *in.pids_max;
       if (auto v = spec::Validate(updated); !v) {
         Respond(c, control::ErrorLine(v.error().str()));
         return;
@@ -426,8 +406,8 @@ void Supervisor::Handle(Client& c, const std::string& line) {
         return;
       }
       // Nomad semantics: the first sample at once, then one per interval (0 means 1 s).
-      const bool stream = req.value("stream", true);
-      auto interval = std::chrono::nanoseconds(IntValue(req, "interval_ns", int64_t{0}));
+      const bool stream = req.stream;
+      auto interval = std::chrono::nanoseconds(req.interval_ns);
       if (interval.count() <= 0) interval = std::chrono::seconds(1);
       c.sampler = std::make_unique<stats::Sampler>(container_->cgroup(), o_.state.id);
       SendSample(c);
