@@ -22,6 +22,7 @@
 #include "isolation/mount_plan.h"
 #include "isolation/seccomp.h"
 #include "isolation/user.h"
+#include "runtime/container.h"
 #include "spec/flag_parse.h"
 
 namespace isoexec::cli {
@@ -39,19 +40,6 @@ Error Named(std::string_view flag, const Error& e) {
 
 Error Errno(std::string_view flag, std::string_view what, const std::string& path) {
   return Error::Invalid(flag, fmt::format("{}`{}`: {}", what, path, std::strerror(errno)));
-}
-
-// The resolved task root directory ("" for the ephemeral root).
-Result<std::string> CheckRootfs(const std::string& rootfs) {
-  if (rootfs.empty()) return std::string();
-  char real[PATH_MAX];
-  if (!::realpath(rootfs.c_str(), real)) return Fail(Errno("--rootfs", "", rootfs));
-  struct stat st {};
-  if (::stat(real, &st) != 0 || !S_ISDIR(st.st_mode))
-    return Fail(Error::Invalid("--rootfs", fmt::format("`{}` is not a directory", rootfs)));
-  if (std::string(real) == "/")
-    return Fail(Error::Invalid("--rootfs", "the host root \"/\" cannot be a task root"));
-  return std::string(real);
 }
 
 // --user, resolved as the launch does: in the task root's /etc/passwd and /etc/group, seen
@@ -127,7 +115,7 @@ Status CheckOutputFile(std::string_view flag, const std::string& path) {
 }  // namespace
 
 Status Preflight(const spec::TaskSpec& spec) {
-  ISOEXEC_ASSIGN_OR_RETURN(std::string rootfs, CheckRootfs(spec.root.rootfs));
+  ISOEXEC_ASSIGN_OR_RETURN(std::string rootfs, runtime::ResolveRootfs(spec.root.rootfs));
   for (const auto& m : spec.mounts) {
     struct stat st {};
     if (::stat(m.host.c_str(), &st) != 0) return Fail(Errno("--bind", "source ", m.host));

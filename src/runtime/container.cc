@@ -71,19 +71,6 @@ isolation::RootView MakeView(const spec::TaskSpec& spec, const std::string& root
   return view;
 }
 
-Result<std::string> ResolveRootfs(const std::string& rootfs) {
-  if (rootfs.empty()) return std::string();
-  char real[PATH_MAX];
-  if (!::realpath(rootfs.c_str(), real))
-    return Fail(Error::Errno(errno, fmt::format("--rootfs `{}`", rootfs)));
-  struct stat st {};
-  if (::stat(real, &st) != 0 || !S_ISDIR(st.st_mode))
-    return Fail(Error::Invalid("--rootfs", fmt::format("`{}` is not a directory", rootfs)));
-  if (std::string(real) == "/")
-    return Fail(Error::Invalid("--rootfs", "the host root \"/\" cannot be a task root"));
-  return std::string(real);
-}
-
 tl::expected<void, LaunchFailure> Prepare(const spec::TaskSpec& spec, const std::string& root,
                                           const std::string& rootfs,
                                           const std::vector<isolation::DeviceNode>& devices,
@@ -193,6 +180,19 @@ pid_t FirstChild(pid_t pid) {
 }
 
 }  // namespace
+
+Result<std::string> ResolveRootfs(const std::string& rootfs) {
+  if (rootfs.empty()) return std::string();
+  char real[PATH_MAX];
+  if (!::realpath(rootfs.c_str(), real))
+    return Fail(Error::Invalid("--rootfs", fmt::format("`{}`: {}", rootfs, std::strerror(errno))));
+  struct stat st {};
+  if (::stat(real, &st) != 0 || !S_ISDIR(st.st_mode))
+    return Fail(Error::Invalid("--rootfs", fmt::format("`{}` is not a directory", rootfs)));
+  if (std::string(real) == "/")
+    return Fail(Error::Invalid("--rootfs", "the host root \"/\" cannot be a task root"));
+  return std::string(real);
+}
 
 Result<int> WaitPidfd(int pidfd, struct rusage* usage) {
   siginfo_t info;

@@ -66,6 +66,10 @@ class Container {
   ExitState exit_;
 };
 
+// The task root as a real path: "" for the ephemeral root; an error naming --rootfs when it
+// is missing, not a directory, or the host's "/". The CLI checks it before creating anything.
+Result<std::string> ResolveRootfs(const std::string& rootfs);
+
 // Reaps `pid` through its pidfd (raw waitid with rusage). Returns the wait status.
 Result<int> WaitPidfd(int pidfd, struct rusage* usage);
 
