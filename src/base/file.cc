@@ -30,18 +30,6 @@ Result<std::string> ReadAll(int fd, const std::string& path) {
   return out;
 }
 
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Fail(Error::Errno(errno, fmt::format("write `{}`", path)));
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Ok();
-}
-
 Status RemoveTreeAt(int parent, const char* name, dev_t dev, const std::string& path) {
   UniqueFd fd(::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) {
@@ -75,6 +63,18 @@ Status RemoveTreeAt(int parent, const char* name, dev_t dev, const std::string& 
 }
 
 }  // namespace
+
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Fail(Error::Errno(errno, fmt::format("write `{}`", path)));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Ok();
+}
 
 Result<std::string> ReadFile(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -12,6 +12,8 @@ Result<std::string> ReadFile(const std::string& path);
 // Reads a file relative to a directory fd (cgroup control files, /proc/<pid>/...).
 Result<std::string> ReadFileAt(int dirfd, const std::string& name);
 // Plain write (O_WRONLY|O_TRUNC, no create): control files in cgroupfs/procfs.
+// write(2) until all of `data` is out (EINTR retried); the error names `what`.
+Status WriteAll(int fd, std::string_view data, const std::string& what);
 Status WriteFile(const std::string& path, std::string_view data);
 Status WriteFileAt(int dirfd, const std::string& name, std::string_view data);
 // Crash-safe replace: write a temp file in the same dir, fsync, rename over `path`.

@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "base/file.h"
 #include "base/parse.h"
 #include "cgroup/cgroup.h"
 #include "cli/common.h"
@@ -62,17 +63,6 @@ class RawTerminal {
   struct termios saved_ {};
   bool active_ = false;
 };
-
-bool WriteAll(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
 
 int Exec(const ExecFlags& f, const GlobalOptions& g) {
   if (f.command.empty()) return PrintError("exec: no command given (isoexec exec ID -- CMD [ARG...])");
@@ -175,13 +165,13 @@ int Exec(const ExecFlags& f, const GlobalOptions& g) {
     if (fds[2].revents) {
       char buf[8192];
       ssize_t r = ::read(master, buf, sizeof buf);
-      if (r > 0) WriteAll(STDOUT_FILENO, buf, static_cast<size_t>(r));
+      if (r > 0) (void)WriteAll(STDOUT_FILENO, {buf, static_cast<size_t>(r)}, "stdout");
       else master_open = false;  // EIO: no process holds the terminal any more
     }
     if (fds[3].revents) {
       char buf[8192];
       ssize_t r = ::read(STDIN_FILENO, buf, sizeof buf);
-      if (r > 0) WriteAll(master, buf, static_cast<size_t>(r));
+      if (r > 0) (void)WriteAll(master, {buf, static_cast<size_t>(r)}, "the terminal");
       else stdin_open = false;
     }
     if (fds[0].revents) break;
@@ -193,7 +183,7 @@ int Exec(const ExecFlags& f, const GlobalOptions& g) {
     char buf[8192];
     ssize_t r = ::read(master, buf, sizeof buf);
     if (r <= 0) break;
-    WriteAll(STDOUT_FILENO, buf, static_cast<size_t>(r));
+    (void)WriteAll(STDOUT_FILENO, {buf, static_cast<size_t>(r)}, "stdout");
   }
   auto code = runtime::WaitExec(proc->pidfd.get());
   raw.reset();

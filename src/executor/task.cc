@@ -58,19 +58,6 @@ Status Pipe(UniqueFd* r, UniqueFd* w) {
   return Ok();
 }
 
-bool WriteAll(int fd, const std::string& data) {
-  const char* p = data.data();
-  size_t n = data.size();
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
 // Our environment minus go-plugin's handshake variables.
 std::vector<std::string> SupervisorEnv() {
   std::vector<std::string> env;
@@ -216,7 +203,7 @@ tl::expected<std::shared_ptr<Task>, LaunchError> Task::Launch(const TaskEnv& env
   };
 
   std::string spec_json = spec::SpecToJson(t->spec_);
-  bool sent = WriteAll(spec_w.get(), spec_json);
+  bool sent = WriteAll(spec_w.get(), spec_json, "the task spec").has_value();
   spec_w.reset();
 
   std::string report;
