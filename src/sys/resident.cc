@@ -1,31 +1,36 @@
 #include "sys/resident.h"
 
+#include <link.h>
 #include <malloc.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
-
-#include <cstdio>
-#include <cstring>
+#include <unistd.h>
 
 namespace isoexec::sys {
 
 namespace {
 
+// The executable, never-written PT_LOAD segments of every loaded object, from the loader's own
+// program headers: no /proc read on the launch path. The vDSO is skipped (not file-backed).
+int AddText(dl_phdr_info* info, size_t, void* out) {
+  auto* t = static_cast<TextRanges*>(out);
+  const uintptr_t vdso = ::getauxval(AT_SYSINFO_EHDR);
+  if (vdso != 0 && reinterpret_cast<uintptr_t>(info->dlpi_phdr) - vdso < 4096) return 0;
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  for (int i = 0; i < info->dlpi_phnum && t->n < TextRanges::kMax; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X) || (ph.p_flags & PF_W)) continue;
+    // Whole pages inside the segment only: the neighbours may be written (RELRO, data).
+    uintptr_t start = (info->dlpi_addr + ph.p_vaddr + page - 1) & ~(page - 1);
+    uintptr_t end = (info->dlpi_addr + ph.p_vaddr + ph.p_filesz) & ~(page - 1);
+    if (end > start) t->range[t->n++] = {start, end};
+  }
+  return 0;
+}
+
 TextRanges ReadProgramText() {
   TextRanges t;
-  FILE* maps = std::fopen("/proc/self/maps", "re");
-  if (!maps) return t;
-  char line[512];
-  while (t.n < TextRanges::kMax && std::fgets(line, sizeof line, maps)) {
-    unsigned long start = 0, end = 0;
-    char perms[5] = {};
-    int path_at = 0;
-    if (std::sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &start, &end, perms, &path_at) < 3)
-      continue;
-    // Executable, not writable, private, backed by a file (not [vdso] or anonymous JIT).
-    if (std::strcmp(perms, "r-xp") != 0 || line[path_at] != '/') continue;
-    t.range[t.n++] = {start, end};
-  }
-  std::fclose(maps);
+  ::dl_iterate_phdr(AddText, &t);
   return t;
 }
 

@@ -5,9 +5,9 @@
 
 namespace isoexec::sys {
 
-// The program text mapped into this process: executable, never-written, private file
-// mappings (isoexec and, in a dynamic build, its libraries). Read once from /proc/self/maps;
-// a fork has the same ranges.
+// The program text mapped into this process: the executable, never-written segments of
+// isoexec and, in a dynamic build, its libraries. Found once (dl_iterate_phdr, no system
+// call); a fork has the same ranges.
 struct TextRanges {
   struct Range {
     uintptr_t start = 0, end = 0;
