@@ -10,9 +10,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "base/file.h"
 
@@ -34,13 +36,25 @@ std::string ReadAll(int fd) {
 
 }  // namespace
 
+// Unique per run, not just per pid: a pid is reused, and the state dir or cgroup parent of an
+// older run that was killed would then be taken for ours.
+const std::string& RunTag() {
+  static const std::string tag = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return std::to_string(::getpid()) + "-" + std::to_string(ts.tv_sec % 100000000) +
+           std::to_string(ts.tv_nsec / 1000000);
+  }();
+  return tag;
+}
+
 const std::string& StateDir() {
-  static const std::string dir = "/run/isoexec-test-" + std::to_string(::getpid());
+  static const std::string dir = "/run/isoexec-test-" + RunTag();
   return dir;
 }
 
 const std::string& CgroupParent() {
-  static const std::string p = "isoexec-test-" + std::to_string(::getpid());
+  static const std::string p = "isoexec-test-" + RunTag();
   return p;
 }
 
@@ -298,7 +312,10 @@ std::set<std::string> Snapshot() {
   while (sd) {
     dirent* e = ::readdir(sd);
     if (!e) break;
-    if (e->d_name[0] != '.') items.insert(std::string("state: ") + e->d_name);
+    // Hidden entries too (a task dir being claimed): any of them left would keep the state
+    // dir from being removed.
+    std::string_view n = e->d_name;
+    if (n != "." && n != "..") items.insert(std::string("state: ") + e->d_name);
   }
   if (sd) ::closedir(sd);
   DIR* tmp = ::opendir("/tmp");
